@@ -1,0 +1,3 @@
+"""cdhelper: plan and apply Docker Swarm redeploys from registry webhooks."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,214 @@
+"""The command line: parse options, call one function, map the result to an exit code.
+
+Exit codes: 0 success, 1 error (bad input, API failure, stale plan, failed action),
+2 usage error; ``plan --detailed-exitcode``: 0 no actions, 1 error, 2 actions present.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from cdhelper import __version__, applier, documents, events, plan, planner, report, targets
+from cdhelper.errors import CdhelperError, UsageError
+from cdhelper.swarmpit import Swarmpit
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+
+
+class CdhelperGroup(click.Group):
+    """Turns every cdhelper error into its message and exit code 1 (2 for usage problems)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            raise click.UsageError(str(exc), ctx) from None
+        except CdhelperError as exc:
+            fail(str(exc))
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def swarmpit_url_option(help_text: str) -> Callable[[F], F]:
+    return click.option("--swarmpit-url", metavar="URL", help=help_text)
+
+
+output_option = click.option(
+    "-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
+)
+
+
+@click.group(cls=CdhelperGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cdhelper")
+def cli() -> None:
+    """Plan and apply Docker Swarm redeploys from registry webhooks."""
+
+
+@cli.command()
+@click.argument("event_files", nargs=-1, required=True, metavar="EVENT_FILE...")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def validate(event_files: Sequence[str], fmt: str) -> None:
+    """Validate webhook payloads and print the push events they carry ('-' reads stdin)."""
+    found: list[events.PushEvent] = []
+    failures = []
+    for path in event_files:
+        try:
+            found.extend(events.load_events([path]))
+        except CdhelperError as exc:
+            failures.append(str(exc))
+    if fmt == "json":
+        click.echo(documents.dump_json([e.to_dict() for e in found]), nl=False)
+    else:
+        for event in found:
+            click.echo(
+                "\t".join(
+                    [
+                        event.source.value,
+                        event.image.tagged,
+                        event.digest or "-",
+                        events.format_time(event.timestamp) or "-",
+                    ]
+                )
+            )
+        click.echo(
+            f"{len(event_files) - len(failures)} valid file(s), {len(found)} push event(s)",
+            err=True,
+        )
+    if failures:
+        fail("\n".join(failures))
+
+
+@cli.command()
+@swarmpit_url_option("Swarmpit base URL (default: $CDHELPER_SWARMPIT_URL).")
+@output_option
+def inventory(swarmpit_url: str | None, output: str | None) -> None:
+    """Snapshot the running services of a live target as JSON."""
+    backend = targets.live_source(swarmpit_url)
+    if backend is None:
+        raise UsageError("give --swarmpit-url URL (or set CDHELPER_SWARMPIT_URL)")
+    snapshot = backend.inventory().to_snapshot(_now())
+    emit(documents.dump_json(snapshot), output)
+
+
+@cli.command("plan")
+@click.option(
+    "--event",
+    "event_files",
+    multiple=True,
+    metavar="FILE",
+    help="Webhook payload file (repeatable; '-' reads stdin).",
+)
+@click.option("--inventory", "inventory_file", metavar="FILE", help="Services from a file.")
+@swarmpit_url_option("Read the services live from Swarmpit (default: $CDHELPER_SWARMPIT_URL).")
+@click.option(
+    "--registry-alias",
+    "aliases",
+    multiple=True,
+    metavar="ALIAS=REGISTRY",
+    help="Treat registry host ALIAS as REGISTRY when matching (repeatable).",
+)
+@output_option
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to do, 2 when the plan has actions, 1 on error.",
+)
+def plan_command(
+    event_files: Sequence[str],
+    inventory_file: str | None,
+    swarmpit_url: str | None,
+    aliases: Sequence[str],
+    output: str | None,
+    detailed_exitcode: bool,
+) -> None:
+    """Write a redeploy plan for the services a push moved."""
+    if not event_files:
+        raise UsageError("give at least one --event FILE")
+    try:
+        policy = planner.Policy(registry_aliases=planner.parse_aliases(aliases))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    pushes = events.load_events(event_files)
+    source = targets.source(inventory_file, swarmpit_url)
+    live = source.read()
+    body = planner.plan_webhook(pushes, live.services, policy)
+    result = plan.Plan(
+        mode=plan.Mode.WEBHOOK,
+        target=live.target,
+        events=tuple(pushes),
+        actions=body.actions,
+        skipped=body.skipped,
+        warnings=body.warnings,
+        created_at=_now(),
+    )
+    text = plan.dumps(result)
+    emit(text, output)
+    summary = report.plan_text(result) if output else report.plan_summary(result) + "\n"
+    click.echo(summary, nl=False, err=not output)
+    if detailed_exitcode and result.has_changes:
+        sys.exit(EXIT_CHANGES)
+
+
+@cli.command()
+@click.argument("plan_file", metavar="PLAN")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in report.Format]),
+    default="text",
+    show_default=True,
+)
+def show(plan_file: str, fmt: str) -> None:
+    """Show a plan for review."""
+    click.echo(report.render_plan(plan.load(plan_file), report.Format(fmt)), nl=False)
+
+
+@cli.command()
+@click.argument("plan_file", metavar="PLAN")
+@swarmpit_url_option("Swarmpit to apply to, when the plan was made from an inventory file.")
+@click.option("--dry-run", is_flag=True, help="Check the plan and show what would be done.")
+@click.option("--report", "report_file", metavar="FILE", help="Write a JSON result per action.")
+def apply(plan_file: str, swarmpit_url: str | None, dry_run: bool, report_file: str | None) -> None:
+    """Apply exactly the actions of a reviewed plan; refuse it if it went stale."""
+    reviewed = plan.load(plan_file)
+    backend = targets.apply_backend(reviewed.target, swarmpit_url)
+    if isinstance(backend, Swarmpit) and any(a.target_digest for a in reviewed.actions):
+        click.echo(
+            "note: Swarmpit deploys the digest the tag points to when it redeploys, "
+            "which may be newer than the plan's target digest",
+            err=True,
+        )
+    result = applier.apply(reviewed, backend, dry_run=dry_run)
+    if report_file:
+        emit(documents.dump_json(report.apply_report(result, plan_file)), report_file)
+    click.echo(report.apply_text(result), nl=False)
+    if not result.ok:
+        sys.exit(EXIT_ERROR)
+
+
+def emit(text: str, output: str | None) -> None:
+    if output and output != documents.STDIN:
+        documents.write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def main() -> None:
+    cli(prog_name="cdhelper")

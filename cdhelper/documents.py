@@ -1,0 +1,177 @@
+"""Reading, validating and writing the documents cdhelper consumes and produces.
+
+Every input crosses this boundary once: read (a path, or ``-`` for stdin), parsed
+(JSON or YAML), validated against its JSON Schema from ``schemas/``. Every problem is
+reported with its JSON path in one :class:`~cdhelper.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import yaml
+from jsonschema.exceptions import ValidationError, relevance
+
+from cdhelper.errors import InputError
+
+STDIN = "-"
+_MAX_SHOWN = 120
+
+
+def read_text(path: str) -> str:
+    """Read a whole input file (``-`` reads stdin)."""
+    if path == STDIN:
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+
+
+def display_name(path: str) -> str:
+    return "<stdin>" if path == STDIN else path
+
+
+def parse_json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{where}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        position = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InputError(f"{where}: not valid YAML: {exc.problem}{position}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{where}: not valid YAML: {exc}") from None
+
+
+def dump_yaml(data: Any) -> str:
+    """Deterministic YAML: keys in the order the caller built them, block style."""
+    return yaml.safe_dump(
+        data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100
+    )
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """A schema shipped in ``schemas/`` (installed as the ``cdhelper.schemas`` package)."""
+    text = resources.files("cdhelper.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def schema_errors(instance: Any, schema_name: str, base: str = "$") -> list[str]:
+    """Every way ``instance`` fails the schema, as ``<json path>: <what is wrong>``, best first."""
+    validator = jsonschema.Draft202012Validator(load_schema(schema_name))
+    errors = sorted(validator.iter_errors(instance), key=_sort_key)
+    return [f"{json_path(base, error.absolute_path)}: {_describe(error)}" for error in errors]
+
+
+def validate(instance: Any, schema_name: str, where: str, what: str, base: str = "$") -> None:
+    problems = schema_errors(instance, schema_name, base)
+    if problems:
+        raise InputError(f"{where}: not a valid {what}", problems)
+
+
+def json_path(base: str, parts: Sequence[Any] | Iterator[Any]) -> str:
+    path = base
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif str(part).isidentifier():
+            path += f".{part}"
+        else:
+            path += f"[{json.dumps(str(part))}]"
+    return path
+
+
+def _sort_key(error: ValidationError) -> tuple[Any, ...]:
+    return (tuple(str(p) for p in error.absolute_path), relevance(error))
+
+
+def _describe(error: ValidationError) -> str:
+    """What is wrong, without dumping a possibly huge instance into the message."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        best = sorted(error.context, key=relevance)[0]
+        return _describe(best)
+    if error.validator == "type":
+        expected = error.validator_value
+        wanted = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        return f"expected {wanted}, got {_json_type(error.instance)}"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        return error.message.split(" (")[0] if len(error.message) > _MAX_SHOWN else error.message
+    if error.validator == "const":
+        return f"expected {json.dumps(error.validator_value)}, got {_short(error.instance)}"
+    if error.validator == "enum":
+        values: list[Any] = error.schema.get("enum", []) if isinstance(error.schema, dict) else []
+        allowed = ", ".join(json.dumps(v) for v in values)
+        return f"expected one of {allowed}, got {_short(error.instance)}"
+    message = error.message
+    return message if len(message) <= _MAX_SHOWN else message[: _MAX_SHOWN - 1] + "…"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` so readers see the old file or the whole new one, never half."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".cdhelper-", dir=directory)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror}") from None
+    try:
+        # mkstemp makes 0600; a plan or report is an ordinary artifact, so honour the umask.
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        os.unlink(tmp)
+        raise InputError(f"{path}: cannot write: {exc.strerror}") from None

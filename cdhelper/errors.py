@@ -1,0 +1,47 @@
+"""The one error hierarchy: every failure a user can cause or meet is one of these.
+
+The CLI turns any :class:`CdhelperError` into exit code 1 and its message; anything else
+escaping is a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class CdhelperError(Exception):
+    """Base of every error cdhelper reports to its user (exit code 1)."""
+
+    def __init__(self, message: str, problems: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = tuple(problems)
+
+    def __str__(self) -> str:
+        if not self.problems:
+            return self.message
+        return "\n".join([self.message, *(f"  - {p}" for p in self.problems)])
+
+
+class InputError(CdhelperError):
+    """A file or payload is malformed or fails its schema."""
+
+
+class ConfigError(CdhelperError):
+    """Options, environment or credentials are missing or contradict each other."""
+
+
+class UsageError(ConfigError):
+    """Options that cannot be combined, or a missing one: the CLI exits 2, like click does."""
+
+
+class ApiError(CdhelperError):
+    """A remote API (Swarmpit, a registry, the Docker Engine) failed or refused us."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class StalePlanError(CdhelperError):
+    """The live services no longer match the state the plan was computed from."""

@@ -1,0 +1,161 @@
+"""Renderers: plans and apply results as text, Markdown or JSON. No I/O here."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from typing import Any
+
+from cdhelper import __version__, documents
+from cdhelper.applier import ApplyResult, Outcome, Status
+from cdhelper.events import format_time
+from cdhelper.plan import Plan
+from cdhelper.reference import short_digest
+
+REPORT_FORMAT = "cdhelper-apply-report"
+REPORT_VERSION = 1
+
+
+class Format(enum.Enum):
+    TEXT = "text"
+    MARKDOWN = "markdown"
+    JSON = "json"
+
+
+def short(digest: str | None) -> str:
+    return "unknown" if digest is None else short_digest(digest)
+
+
+def render_plan(plan: Plan, fmt: Format) -> str:
+    if fmt is Format.JSON:
+        return documents.dump_json(plan.to_dict())
+    if fmt is Format.MARKDOWN:
+        return plan_markdown(plan)
+    return plan_text(plan)
+
+
+def plan_summary(plan: Plan) -> str:
+    return f"{len(plan.actions)} to redeploy, {len(plan.skipped)} skipped"
+
+
+def plan_text(plan: Plan) -> str:
+    lines = [
+        f"cdhelper plan ({plan.mode.value}) for {plan.target.describe()}",
+        f"created {format_time(plan.created_at)} by cdhelper {plan.cdhelper_version}",
+        f"{len(plan.events)} push event(s), {plan_summary(plan)}",
+    ]
+    for index, event in enumerate(plan.events):
+        digest = f" {short(event.digest)}" if event.digest else ""
+        lines.append(f"  event {index}: {event.source.value} {event.image.tagged}{digest}")
+    if plan.actions:
+        lines.append("Redeploy:")
+    for action in plan.actions:
+        lines.append(
+            f"  ~ {action.service}  {action.image}  "
+            f"{short(action.current_digest)} -> {short(action.target_digest)}"
+        )
+        lines.append(f"      {action.reason}")
+    if plan.skipped:
+        lines.append("Skipped:")
+    for skip in plan.skipped:
+        lines.append(f"  - {skip.service}  {skip.image}: {skip.reason}")
+    lines.extend(f"warning: {warning}" for warning in plan.warnings)
+    if not plan.actions:
+        lines.append("No changes: nothing to redeploy.")
+    return "\n".join(lines) + "\n"
+
+
+def plan_markdown(plan: Plan) -> str:
+    lines = [
+        f"### cdhelper plan: {plan_summary(plan)}",
+        "",
+        f"Target: {plan.target.kind.value} `{plan.target.url or 'inventory file'}` · "
+        f"mode: {plan.mode.value} · created {format_time(plan.created_at)} · "
+        f"cdhelper {plan.cdhelper_version}",
+        "",
+    ]
+    if plan.actions:
+        lines += [
+            "| Service | Image | Running | Target | Reason |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {_cell(str(a.service))} | `{a.image}` | `{short(a.current_digest)}` | "
+            f"`{short(a.target_digest)}` | {_cell(a.reason)} |"
+            for a in plan.actions
+        ]
+    else:
+        lines.append("**No changes:** nothing to redeploy.")
+    if plan.skipped:
+        lines += ["", "#### Skipped", "", "| Service | Image | Reason |", "| --- | --- | --- |"]
+        lines += [
+            f"| {_cell(str(s.service))} | `{s.image}` | {_cell(s.reason)} |" for s in plan.skipped
+        ]
+    if plan.warnings:
+        lines += ["", "#### Warnings", ""] + [f"- {_cell(w)}" for w in plan.warnings]
+    if plan.events:
+        lines += [
+            "",
+            f"<details><summary>Events ({len(plan.events)})</summary>",
+            "",
+            "| # | Source | Image | Digest | Time |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {i} | {e.source.value} | `{e.image.tagged}` | `{short(e.digest)}` | "
+            f"{format_time(e.timestamp) or ''} |"
+            for i, e in enumerate(plan.events)
+        ]
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def apply_text(result: ApplyResult) -> str:
+    lines = []
+    if result.status is Status.REFUSED:
+        lines.append(
+            "Refusing the plan: the live services changed since it was made. Nothing was changed."
+        )
+        lines.append("Make a new plan and review it.")
+    elif result.status is Status.DRY_RUN:
+        lines.append(f"Dry run against {result.target.describe()}: nothing will be changed.")
+    else:
+        lines.append(f"Applied to {result.target.describe()}.")
+    for item in result.results:
+        lines.append(f"  {item.outcome.value:<15} {item.action.service}: {_one_line(item.message)}")
+    counts = Counter(item.outcome for item in result.results)
+    lines.append(
+        "Summary: " + ", ".join(f"{counts[o]} {o.value}" for o in Outcome if counts[o])
+        if counts
+        else "Summary: nothing to do"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def apply_report(result: ApplyResult, plan_path: str) -> dict[str, Any]:
+    return {
+        "format": REPORT_FORMAT,
+        "format_version": REPORT_VERSION,
+        "cdhelper_version": __version__,
+        "plan": plan_path,
+        "target": result.target.to_dict(),
+        "status": result.status.value,
+        "results": [
+            {
+                "service": item.action.service.to_dict(),
+                "image": item.action.image,
+                "target_digest": item.action.target_digest,
+                "outcome": item.outcome.value,
+                "message": item.message,
+            }
+            for item in result.results
+        ],
+    }

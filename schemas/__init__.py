@@ -1,0 +1,1 @@
+"""The JSON Schemas that are cdhelper's contract, installed as ``cdhelper.schemas``."""

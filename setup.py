@@ -1,0 +1,34 @@
+"""Packaging for cdhelper. The JSON Schemas in ``schemas/`` ship as ``cdhelper.schemas``."""
+
+import re
+from pathlib import Path
+
+from setuptools import setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "cdhelper" / "__init__.py").read_text()).group(1)
+
+setup(
+    name="cdhelper",
+    version=VERSION,
+    description="Plan and apply Docker Swarm redeploys from registry webhooks",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.11",
+    packages=["cdhelper", "cdhelper.schemas"],
+    package_dir={"cdhelper": "cdhelper", "cdhelper.schemas": "schemas"},
+    package_data={"cdhelper": ["py.typed"], "cdhelper.schemas": ["*.schema.json"]},
+    install_requires=[
+        "click>=8.1",
+        "requests>=2.31",
+        "jsonschema>=4.18",
+        "pyyaml>=6.0",
+    ],
+    entry_points={"console_scripts": ["cdhelper = cdhelper.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Environment :: Console",
+        "Topic :: Software Development :: Build Tools",
+    ],
+)

@@ -1,0 +1,68 @@
+"""Small builders for test records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cdhelper.events import EventSource, PushEvent
+from cdhelper.inventory import Service, fingerprint
+from cdhelper.plan import Action, ServiceId
+from cdhelper.reference import ImageRef
+
+DATA = Path(__file__).parent / "data"
+
+
+def digest(char: str) -> str:
+    return "sha256:" + char * 64
+
+
+def service(
+    name: str,
+    image: str,
+    pinned: str | None = None,
+    *,
+    version: int = 10,
+    labels: dict[str, str] | None = None,
+    sid: str | None = None,
+    spec_extra: str = "",
+) -> Service:
+    return Service(
+        id=sid or f"id-{name}",
+        name=name,
+        stack=None,
+        labels=labels or {},
+        image=image,
+        digest=pinned,
+        version=version,
+        fingerprint=fingerprint({"image": image, "digest": pinned, "extra": spec_extra}),
+    )
+
+
+def push(
+    image: str,
+    pushed: str | None = None,
+    *,
+    at: int | None = None,
+    source: EventSource = EventSource.REGISTRY,
+) -> PushEvent:
+    timestamp = datetime.fromtimestamp(at, UTC) if at is not None else None
+    return PushEvent(source, ImageRef.parse(image), pushed, timestamp, None)
+
+
+def make_action(
+    sid: str, *, tag: str = "v1", target: str | None = None, live: Service | None = None
+) -> Action:
+    """The action a plan would hold for ``live`` (by default a service r.io/app:TAG on 1111…)."""
+    live = live or service(sid, f"r.io/app:{tag}", digest("1"), sid=sid)
+    return Action(
+        service=ServiceId(live.id, live.name),
+        image=live.ref.tagged,
+        spec_image=live.image,
+        tag=tag,
+        current_digest=live.digest,
+        target_digest=target,
+        version=live.version,
+        fingerprint=live.fingerprint,
+        reason="test",
+    )

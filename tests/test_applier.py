@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC
+
+from cdhelper import applier
+from cdhelper.errors import ApiError
+from cdhelper.inventory import Inventory, Service, Target, TargetKind
+from cdhelper.plan import Action, Mode, Plan
+import helpers
+from helpers import digest, service
+
+OLD, NEW = digest("1"), digest("2")
+TARGET = Target(TargetKind.SWARMPIT, "http://127.0.0.1:1")
+
+
+def make_action(sid: str, *, tag: str = "v1", target: str | None = NEW) -> Action:
+    return helpers.make_action(sid, tag=tag, target=target)
+
+
+@dataclass
+class FakeBackend:
+    services: list[Service]
+    failing: set[str] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+    target: Target = TARGET
+
+    def inventory(self) -> Inventory:
+        return Inventory(self.target, tuple(self.services))
+
+    def redeploy(self, action: Action) -> str:
+        self.calls.append(action.service.id)
+        if action.service.id in self.failing:
+            raise ApiError("boom")
+        return "ok"
+
+
+def make_plan(*actions: Action) -> Plan:
+    from datetime import datetime
+
+    return Plan(Mode.WEBHOOK, TARGET, (), actions, (), (), datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def live(name: str, pinned: str | None = OLD, **kw: object) -> Service:
+    return service(name, "r.io/app:v1", pinned, sid=name, **kw)  # type: ignore[arg-type]
+
+
+def test_applies_every_action() -> None:
+    backend = FakeBackend([live("a"), live("b")])
+    result = applier.apply(make_plan(make_action("a"), make_action("b")), backend)
+    assert result.status is applier.Status.APPLIED and result.ok
+    assert backend.calls == ["a", "b"]
+    assert [r.outcome for r in result.results] == [applier.Outcome.REDEPLOYED] * 2
+
+
+def test_version_moved_but_spec_same_is_not_stale() -> None:
+    backend = FakeBackend([live("a", version=99)])
+    result = applier.apply(make_plan(make_action("a")), backend)
+    assert result.status is applier.Status.APPLIED
+
+
+def test_stale_refuses_whole_plan_and_lists_every_stale_action() -> None:
+    backend = FakeBackend(
+        [live("a"), live("b", spec_extra="replicas changed"), live("c", pinned=digest("9"))]
+    )
+    plan = make_plan(make_action("a"), make_action("b"), make_action("c"), make_action("gone"))
+    result = applier.apply(plan, backend)
+    assert result.status is applier.Status.REFUSED and not result.ok
+    assert backend.calls == []
+    assert [(r.action.service.id, r.outcome, r.message) for r in result.results] == [
+        ("a", applier.Outcome.NOT_APPLIED, "plan refused: not applied"),
+        ("b", applier.Outcome.STALE, "spec changed since the plan (version 10 -> 10)"),
+        (
+            "c",
+            applier.Outcome.STALE,
+            f"image changed since the plan: r.io/app:v1@{OLD} -> r.io/app:v1@{digest('9')}",
+        ),
+        ("gone", applier.Outcome.STALE, "service no longer exists"),
+    ]
+
+
+def test_already_at_target_is_reported_not_redeployed() -> None:
+    backend = FakeBackend([live("a", pinned=NEW), live("b")])
+    result = applier.apply(make_plan(make_action("a"), make_action("b")), backend)
+    assert backend.calls == ["b"]
+    assert result.results[0].outcome is applier.Outcome.ALREADY_DONE
+    assert result.status is applier.Status.APPLIED
+
+
+def test_one_failure_does_not_stop_the_others() -> None:
+    backend = FakeBackend([live("a"), live("b")], failing={"a"})
+    result = applier.apply(make_plan(make_action("a"), make_action("b")), backend)
+    assert backend.calls == ["a", "b"]
+    assert result.status is applier.Status.FAILED and not result.ok
+    assert [(r.outcome, r.message) for r in result.results] == [
+        (applier.Outcome.FAILED, "boom"),
+        (applier.Outcome.REDEPLOYED, "ok"),
+    ]
+
+
+def test_dry_run_calls_nothing_but_checks() -> None:
+    backend = FakeBackend([live("a")])
+    result = applier.apply(make_plan(make_action("a")), backend, dry_run=True)
+    assert backend.calls == []
+    assert result.status is applier.Status.DRY_RUN
+    assert result.results[0].outcome is applier.Outcome.WOULD_REDEPLOY
+    stale = applier.apply(make_plan(make_action("zzz")), backend, dry_run=True)
+    assert stale.status is applier.Status.REFUSED
+
+
+def test_unknown_target_digest_never_counts_as_done() -> None:
+    backend = FakeBackend([live("a")])
+    action = replace(make_action("a"), target_digest=None)
+    assert (
+        applier.apply(make_plan(action), backend).results[0].outcome is applier.Outcome.REDEPLOYED
+    )

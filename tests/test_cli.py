@@ -1,0 +1,309 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests_mock
+import yaml
+from click.testing import CliRunner
+
+from cdhelper.cli import cli
+from helpers import DATA
+
+SP = "http://127.0.0.1:8888"
+TOKEN = "s3cret-jwt-token"
+HUB = str(DATA / "dockerhub-push-int.json")
+REG = str(DATA / "registry-notifications-push-app-v1.json")
+SWARMPIT = str(DATA / "swarmpit-services.json")
+DOCKER = str(DATA / "docker-engine-services.json")
+
+
+@pytest.fixture
+def swarmpit(
+    requests_mock: requests_mock.Mocker,
+    load_data: Callable[[str], Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> requests_mock.Mocker:
+    monkeypatch.setenv("CDHELPER_SWARMPIT_TOKEN", f"Bearer {TOKEN}")
+    requests_mock.get(f"{SP}/api/services", json=load_data("swarmpit-services.json"))
+    requests_mock.post(requests_mock_any_redeploy(), status_code=202)
+    return requests_mock
+
+
+def requests_mock_any_redeploy() -> Any:
+    import re
+
+    return re.compile(f"{SP}/api/services/[^/]+/redeploy")
+
+
+def posts(mock: requests_mock.Mocker) -> list[str]:
+    return [r.path for r in mock.request_history if r.method == "POST"]
+
+
+def test_validate(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["validate", HUB, REG])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "dockerhub\tdocker.io/dopplerdock/doppler-cd-helper:INT\t-\t2021-04-16T23:06:31.000000Z",
+        "registry\t127.0.0.1:5000/app:v1\t"
+        "sha256:e2ef9cf1ec5ccb87e5102380b17449a32bdb2c596eb3e7c683418c67baf982bd\t"
+        "2026-11-27T03:51:11.095133Z",
+    ]
+    assert "2 valid file(s), 2 push event(s)" in result.stderr
+
+
+def test_validate_json_from_stdin(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["validate", "--format", "json", "-"], input=Path(HUB).read_text())
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)[0]["image"] == "docker.io/dopplerdock/doppler-cd-helper:INT"
+
+
+def test_validate_reports_every_bad_file(runner: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"push_data": {}, "repository": {"repo_name": "a/b"}}')
+    result = runner.invoke(cli, ["validate", str(bad), HUB, str(tmp_path / "nope.json")])
+    assert result.exit_code == 1
+    assert f"error: {bad}: not a valid Docker Hub webhook payload\n" in result.stderr
+    assert "  - $.push_data: 'tag' is a required property" in result.stderr
+    assert "nope.json: no such file" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_plan_to_stdout_from_an_inventory_file(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["plan", "--event", REG, "--inventory", DOCKER])
+    assert result.exit_code == 0, result.output
+    data = yaml.safe_load(result.stdout)
+    assert [a["service"]["name"] for a in data["actions"]] == ["pinned"]
+    assert [s["service"]["name"] for s in data["skipped"]] == ["optout", "shop_api", "web"]
+    assert data["target"] == {"kind": "docker", "url": None, "cluster": None}
+    assert result.stderr == "1 to redeploy, 3 skipped\n"
+
+
+def test_plan_to_file_with_detailed_exitcode(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "plan.yaml"
+    result = runner.invoke(
+        cli,
+        ["plan", "--event", HUB, "--inventory", SWARMPIT, "-o", str(out), "--detailed-exitcode"],
+    )
+    assert result.exit_code == 2, result.output
+    assert "~ int_cd-helper (k3q9z1)" in result.stdout
+    assert yaml.safe_load(out.read_text())["actions"][0]["service"]["id"] == "k3q9z1"
+    nothing = tmp_path / "none.yaml"
+    result = runner.invoke(
+        cli,
+        [
+            "plan",
+            "--event",
+            REG,
+            "--inventory",
+            SWARMPIT,
+            "-o",
+            str(nothing),
+            "--detailed-exitcode",
+        ],
+    )
+    assert result.exit_code == 0
+    assert "No changes" in result.stdout
+
+
+def test_bad_event_writes_nothing_and_calls_nothing(
+    runner: CliRunner, tmp_path: Path, swarmpit: requests_mock.Mocker
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2")
+    out = tmp_path / "plan.yaml"
+    result = runner.invoke(cli, ["plan", "--event", str(bad), "--swarmpit-url", SP, "-o", str(out)])
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == f"error: {bad}: not valid JSON: Expecting ',' delimiter at line 1, column 6\n"
+    )
+    assert not out.exists()
+    assert swarmpit.call_count == 0
+
+
+def test_plan_live_from_swarmpit_env(
+    runner: CliRunner,
+    swarmpit: requests_mock.Mocker,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("CDHELPER_SWARMPIT_URL", SP + "/api/")
+    out = tmp_path / "plan.yaml"
+    result = runner.invoke(cli, ["plan", "--event", HUB, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert yaml.safe_load(text)["target"] == {"kind": "swarmpit", "url": SP, "cluster": None}
+    assert TOKEN not in text and TOKEN not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["plan", "--event", HUB, "--inventory", SWARMPIT, "--swarmpit-url", SP],
+            "either --inventory or --swarmpit-url",
+        ),
+        (["plan", "--event", HUB], "no services to plan against"),
+        (["plan", "--inventory", SWARMPIT], "give at least one --event FILE"),
+        (
+            ["plan", "--event", HUB, "--inventory", SWARMPIT, "--registry-alias", "x"],
+            "expected ALIAS=REGISTRY",
+        ),
+        (["inventory"], "give --swarmpit-url URL"),
+        (["show"], "Missing argument 'PLAN'"),
+    ],
+)
+def test_usage_errors_exit_2(runner: CliRunner, args: list[str], message: str) -> None:
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_inventory_snapshot_then_plan_then_apply(
+    runner: CliRunner, swarmpit: requests_mock.Mocker, tmp_path: Path
+) -> None:
+    snap, plan_file, report = (
+        tmp_path / "inv.json",
+        tmp_path / "plan.yaml",
+        tmp_path / "report.json",
+    )
+    assert runner.invoke(cli, ["inventory", "--swarmpit-url", SP, "-o", str(snap)]).exit_code == 0
+    assert json.loads(snap.read_text())["target"]["url"] == SP
+    result = runner.invoke(
+        cli, ["plan", "--event", HUB, "--inventory", str(snap), "-o", str(plan_file)]
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["apply", str(plan_file), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert posts(swarmpit) == ["/api/services/k3q9z1/redeploy"]
+    assert swarmpit.request_history[-1].qs == {"tag": ["int"]}  # requests-mock lower-cases qs
+    assert (
+        "redeployed      int_cd-helper (k3q9z1): redeploy of tag INT accepted (HTTP 202)"
+        in result.stdout
+    )
+    saved = json.loads(report.read_text())
+    assert saved["status"] == "applied"
+    assert saved["results"][0]["outcome"] == "redeployed"
+    assert TOKEN not in report.read_text()
+
+
+def _plan(runner: CliRunner, tmp_path: Path, *extra: str) -> Path:
+    out = tmp_path / "plan.yaml"
+    result = runner.invoke(
+        cli, ["plan", "--event", HUB, "--inventory", SWARMPIT, "-o", str(out), *extra]
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_apply_plan_from_file_needs_a_target(
+    runner: CliRunner, tmp_path: Path, swarmpit: requests_mock.Mocker
+) -> None:
+    plan_file = _plan(runner, tmp_path)
+    result = runner.invoke(cli, ["apply", str(plan_file)])
+    assert result.exit_code == 1
+    assert "names no Swarmpit: give --swarmpit-url URL" in result.stderr
+    assert swarmpit.call_count == 0
+    result = runner.invoke(cli, ["apply", str(plan_file), "--swarmpit-url", SP, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "would-redeploy  int_cd-helper (k3q9z1)" in result.stdout
+    assert posts(swarmpit) == []
+
+
+def test_apply_refuses_another_swarmpit(
+    runner: CliRunner, tmp_path: Path, swarmpit: requests_mock.Mocker
+) -> None:
+    plan_file = tmp_path / "plan.yaml"
+    runner.invoke(cli, ["plan", "--event", HUB, "--swarmpit-url", SP, "-o", str(plan_file)])
+    result = runner.invoke(
+        cli, ["apply", str(plan_file), "--swarmpit-url", "http://127.0.0.2:8888"]
+    )
+    assert result.exit_code == 1
+    assert (
+        "the plan was made for Swarmpit at http://127.0.0.1:8888, not http://127.0.0.2:8888"
+        in result.stderr
+    )
+    assert posts(swarmpit) == []
+
+
+def test_apply_stale_plan_is_refused(
+    runner: CliRunner,
+    tmp_path: Path,
+    swarmpit: requests_mock.Mocker,
+    load_data: Callable[[str], Any],
+) -> None:
+    plan_file = _plan(runner, tmp_path)
+    changed = load_data("swarmpit-services.json")
+    changed[0]["repository"]["imageDigest"] = "sha256:" + "9" * 64
+    swarmpit.get(f"{SP}/api/services", json=changed)
+    report = tmp_path / "r.json"
+    result = runner.invoke(
+        cli, ["apply", str(plan_file), "--swarmpit-url", SP, "--report", str(report)]
+    )
+    assert result.exit_code == 1
+    assert "Refusing the plan" in result.stdout
+    assert "stale           int_cd-helper (k3q9z1): image changed since the plan" in result.stdout
+    assert posts(swarmpit) == []
+    assert json.loads(report.read_text())["status"] == "refused"
+
+
+def test_apply_failure_exits_1_and_reports(
+    runner: CliRunner, tmp_path: Path, swarmpit: requests_mock.Mocker
+) -> None:
+    plan_file = _plan(runner, tmp_path)
+    swarmpit.post(
+        f"{SP}/api/services/k3q9z1/redeploy", status_code=500, json={"error": "docker said no"}
+    )
+    result = runner.invoke(cli, ["apply", str(plan_file), "--swarmpit-url", SP])
+    assert result.exit_code == 1
+    assert (
+        "failed          int_cd-helper (k3q9z1): Swarmpit at http://127.0.0.1:8888: POST"
+        in result.stdout
+    )
+    assert "docker said no" in result.stdout
+
+
+def test_apply_without_token(runner: CliRunner, tmp_path: Path) -> None:
+    plan_file = _plan(runner, tmp_path)
+    result = runner.invoke(cli, ["apply", str(plan_file), "--swarmpit-url", SP])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: CDHELPER_SWARMPIT_TOKEN is not set")
+
+
+def test_apply_invalid_plan_touches_nothing(
+    runner: CliRunner, tmp_path: Path, swarmpit: requests_mock.Mocker
+) -> None:
+    bad = tmp_path / "plan.yaml"
+    bad.write_text("format: cdhelper-plan\nformat_version: 1\n")
+    report = tmp_path / "r.json"
+    result = runner.invoke(cli, ["apply", str(bad), "--swarmpit-url", SP, "--report", str(report)])
+    assert result.exit_code == 1
+    assert "not a valid cdhelper plan" in result.stderr
+    assert "$: 'actions' is a required property" in result.stderr
+    assert swarmpit.call_count == 0
+    assert not report.exists()
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_show(runner: CliRunner, tmp_path: Path, fmt: str) -> None:
+    plan_file = _plan(runner, tmp_path)
+    result = runner.invoke(cli, ["show", str(plan_file), "--format", fmt])
+    assert result.exit_code == 0
+    if fmt == "json":
+        assert json.loads(result.stdout)["actions"][0]["tag"] == "INT"
+    elif fmt == "markdown":
+        assert result.stdout.startswith("### cdhelper plan: 1 to redeploy, 0 skipped\n")
+        assert (
+            "| int_cd-helper (k3q9z1) | `docker.io/dopplerdock/doppler-cd-helper:INT` |"
+            in result.stdout
+        )
+    else:
+        assert "~ int_cd-helper (k3q9z1)" in result.stdout
+
+
+def test_version_and_module_entry(runner: CliRunner) -> None:
+    assert runner.invoke(cli, ["--version"]).stdout.startswith("cdhelper, version ")

@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cdhelper.errors import InputError
+from cdhelper.events import EventSource, PushEvent, load_events, parse_document, parse_time
+
+DIGEST = "sha256:e2ef9cf1ec5ccb87e5102380b17449a32bdb2c596eb3e7c683418c67baf982bd"
+
+
+def test_dockerhub_payload(load_data: Callable[[str], Any]) -> None:
+    [event] = parse_document(load_data("dockerhub-push-int.json"), "hub.json")
+    assert event.source is EventSource.DOCKERHUB
+    assert event.image.tagged == "docker.io/dopplerdock/doppler-cd-helper:INT"
+    assert event.digest is None
+    assert event.timestamp == datetime.fromtimestamp(1618614391, UTC)
+
+
+def test_dockerhub_falls_back_to_namespace_and_name(load_data: Callable[[str], Any]) -> None:
+    payload = load_data("dockerhub-push-int.json")
+    del payload["repository"]["repo_name"]
+    payload["push_data"]["pushed_at"] = 1618614391.5
+    payload["push_data"].pop("images")
+    payload["push_data"]["media_type"] = "application/vnd.oci.image.index.v1+json"
+    [event] = parse_document(payload, "hub.json")
+    assert event.image.tagged == "docker.io/dopplerdock/doppler-cd-helper:INT"
+
+
+def test_dockerhub_official_image_gets_library() -> None:
+    payload = {"push_data": {"tag": "v1"}, "repository": {"repo_name": "nginx"}}
+    [event] = parse_document(payload, "x")
+    assert event.image.tagged == "docker.io/library/nginx:v1"
+    assert event.timestamp is None
+
+
+def test_registry_notifications_keep_only_tagged_manifest_pushes(
+    load_data: Callable[[str], Any],
+) -> None:
+    events = parse_document(load_data("registry-notifications-push-app-v1.json"), "reg.json")
+    assert [(e.source, e.image.tagged, e.digest) for e in events] == [
+        (EventSource.REGISTRY, "127.0.0.1:5000/app:v1", DIGEST)
+    ]
+    assert events[0].event_id == "494dca8b-7ef2-4c31-b8a3-4613f058193f"
+    assert events[0].timestamp == datetime(2026, 11, 27, 3, 51, 11, 95133, UTC)
+
+
+def _manifest_push(load_data: Callable[[str], Any]) -> dict[str, Any]:
+    envelopes = load_data("registry-notifications-push-app-v1.json")
+    for envelope in envelopes:
+        for event in envelope["events"]:
+            if event["action"] == "push" and event["target"].get("tag"):
+                return copy.deepcopy(event)
+    raise AssertionError("fixture has no manifest push")
+
+
+def test_registry_host_falls_back_to_request_host(load_data: Callable[[str], Any]) -> None:
+    event = _manifest_push(load_data)
+    del event["target"]["url"]
+    event["request"]["host"] = "registry.example.com"
+    [push] = parse_document({"events": [event]}, "x")
+    assert push.image.tagged == "registry.example.com/app:v1"
+
+
+def test_untagged_manifest_pull_and_delete_are_ignored(load_data: Callable[[str], Any]) -> None:
+    push = _manifest_push(load_data)
+    untagged = copy.deepcopy(push)
+    del untagged["target"]["tag"]
+    delete = {
+        "id": "d",
+        "timestamp": push["timestamp"],
+        "action": "delete",
+        "target": {"repository": "app", "digest": DIGEST},
+    }
+    assert parse_document({"events": [untagged, delete]}, "x") == []
+
+
+def test_empty_envelope_and_empty_list_are_valid() -> None:
+    assert parse_document({"events": []}, "x") == []
+    assert parse_document([], "x") == []
+
+
+def test_list_of_mixed_payloads(load_data: Callable[[str], Any]) -> None:
+    events = parse_document(
+        [load_data("dockerhub-push-int.json"), {"events": [_manifest_push(load_data)]}], "x"
+    )
+    assert [e.source for e in events] == [EventSource.DOCKERHUB, EventSource.REGISTRY]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda p: p["push_data"].pop("tag"), "$.push_data: 'tag' is a required property"),
+        (lambda p: p["push_data"].update(tag=""), "$.push_data.tag: '' does not match"),
+        (lambda p: p["push_data"].update(tag=5), "$.push_data.tag: expected string, got number"),
+        (
+            lambda p: p["push_data"].update(pushed_at="yesterday"),
+            "$.push_data.pushed_at: expected number, got string",
+        ),
+        (lambda p: p.pop("push_data"), "$: 'push_data' is a required property"),
+        (
+            lambda p: p["repository"].update(repo_name="Bad/Name"),
+            "$.repository.repo_name: 'Bad/Name'",
+        ),
+        (
+            lambda p: [p["repository"].pop(k) for k in ("repo_name", "name")],
+            "$.repository: 'repo_name' is a required property",
+        ),
+    ],
+    ids=[
+        "no-tag",
+        "empty-tag",
+        "tag-number",
+        "pushed-at-string",
+        "no-push-data",
+        "upper-case-repo",
+        "no-repo-name",
+    ],
+)
+def test_bad_dockerhub_payloads_name_the_path(
+    load_data: Callable[[str], Any], mutate: Callable[[dict[str, Any]], Any], expected: str
+) -> None:
+    payload = load_data("dockerhub-push-int.json")
+    mutate(payload)
+    with pytest.raises(InputError) as info:
+        parse_document(payload, "hub.json")
+    assert str(info.value).startswith("hub.json: not a valid Docker Hub webhook payload")
+    assert any(p.startswith(expected) for p in info.value.problems), info.value.problems
+
+
+def test_every_problem_is_listed_with_its_index(load_data: Callable[[str], Any]) -> None:
+    push = _manifest_push(load_data)
+    push["target"]["digest"] = "nope"
+    push["timestamp"] = 7
+    with pytest.raises(InputError) as info:
+        parse_document([{"events": []}, {"events": [push]}], "reg.json")
+    assert "$[1].events[0].target.digest: 'nope' does not match" in str(info.value)
+    assert "$[1].events[0].timestamp: expected string, got number" in str(info.value)
+
+
+def test_tagged_push_needs_digest(load_data: Callable[[str], Any]) -> None:
+    push = _manifest_push(load_data)
+    del push["target"]["digest"]
+    with pytest.raises(InputError, match=r"\$.events\[0\].target: 'digest' is a required"):
+        parse_document({"events": [push]}, "x")
+
+
+def test_bad_timestamp(load_data: Callable[[str], Any]) -> None:
+    push = _manifest_push(load_data)
+    push["timestamp"] = "last tuesday"
+    with pytest.raises(InputError, match=r"x: \$.events\[0\]: invalid timestamp 'last tuesday'"):
+        parse_document({"events": [push]}, "x")
+
+
+@pytest.mark.parametrize("payload", [{"hello": 1}, 42, "text", None, [{"x": 1}]])
+def test_unknown_payload(payload: Any) -> None:
+    with pytest.raises(InputError, match="unknown payload: expected a Docker Hub webhook"):
+        parse_document(payload, "x")
+
+
+def test_load_events_from_files_and_stdin(
+    tmp_path: Path, load_data: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "hub.json"
+    path.write_text(json.dumps(load_data("dockerhub-push-int.json")))
+    import io
+
+    monkeypatch.setattr(
+        "sys.stdin", io.StringIO(json.dumps({"events": [_manifest_push(load_data)]}))
+    )
+    events = load_events([str(path), "-"])
+    assert [e.source for e in events] == [EventSource.DOCKERHUB, EventSource.REGISTRY]
+
+
+def test_load_events_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="missing.json: no such file"):
+        load_events([str(tmp_path / "missing.json")])
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(InputError, match="bad.json: not valid JSON: .* at line 1, column 2"):
+        load_events([str(bad)])
+    with pytest.raises(InputError, match="is a directory"):
+        load_events([str(tmp_path)])
+
+
+def test_round_trip_through_plan_dict(load_data: Callable[[str], Any]) -> None:
+    [event] = parse_document({"events": [_manifest_push(load_data)]}, "x")
+    assert PushEvent.from_dict(event.to_dict()) == event
+
+
+def test_parse_time_naive_is_utc() -> None:
+    assert parse_time("2026-01-01T00:00:00") == datetime(2026, 1, 1, tzinfo=UTC)

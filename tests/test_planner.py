@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import pytest
+
+from cdhelper.events import EventSource
+from cdhelper.planner import Policy, parse_aliases, plan_webhook
+from helpers import digest, push, service
+
+OLD, NEW, NEWER = digest("1"), digest("2"), digest("3")
+
+
+def names(body_items: tuple[object, ...]) -> list[str]:
+    return [item.service.name for item in body_items]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("service_image", "pushed", "matches"),
+    [
+        ("ns/app:v1", "docker.io/ns/app:v1", True),
+        ("docker.io/ns/app:v1", "ns/app:v1", True),
+        ("index.docker.io/ns/app:v1", "ns/app:v1", True),
+        ("nginx:v1", "docker.io/library/nginx:v1", True),
+        ("ns/app:latest", "ns/app", True),
+        ("ns/app:v1", "ns/app:V1", False),
+        ("ns/app:v1", "ns/app:v1.2", False),
+        ("ns/app:v1", "other/app:v1", False),
+        ("127.0.0.1:5000/app:v1", "127.0.0.1:5000/app:v1", True),
+        ("127.0.0.1:5000/app:v1", "127.0.0.1:5001/app:v1", False),
+        ("127.0.0.1:5000/app:v1", "docker.io/library/app:v1", False),
+    ],
+)
+def test_matching(service_image: str, pushed: str, matches: bool) -> None:
+    body = plan_webhook([push(pushed)], [service("s", service_image, OLD)])
+    assert bool(body.actions) is matches
+
+
+def test_service_pinned_by_digest_only_follows_no_tag() -> None:
+    # "ns/app" without digest means ns/app:latest; "ns/app@sha256:..." follows no tag at all.
+    assert len(plan_webhook([push("ns/app:latest")], [service("s", "ns/app")]).actions) == 1
+    assert plan_webhook([push("ns/app:latest")], [service("p", "ns/app", OLD)]).actions == ()
+
+
+def test_up_to_date_and_opted_out_are_skipped() -> None:
+    services = [
+        service("current", "r.io/app:v1", NEW),
+        service("behind", "r.io/app:v1", OLD),
+        service("optout", "r.io/app:v1", OLD, labels={"cdhelper.redeploy": "false"}),
+        service("other-tag", "r.io/app:v2", OLD),
+    ]
+    body = plan_webhook([push("r.io/app:v1", NEW)], services)
+    assert names(body.actions) == ["behind"]
+    assert body.actions[0].target_digest == NEW
+    assert body.actions[0].current_digest == OLD
+    assert [(s.service.name, s.reason) for s in body.skipped] == [
+        ("current", "up to date: already runs sha256:222222222222"),
+        ("optout", "opted out: label cdhelper.redeploy=false"),
+    ]
+
+
+def test_webhook_without_digest_always_redeploys() -> None:
+    hub = push("ns/app:INT", source=EventSource.DOCKERHUB)
+    body = plan_webhook([hub], [service("s", "ns/app:INT", OLD)])
+    [action] = body.actions
+    assert action.target_digest is None
+    assert "the webhook gives no digest" in action.reason
+
+
+def test_service_without_pinned_digest_says_so() -> None:
+    [action] = plan_webhook([push("r.io/app:v1", NEW)], [service("s", "r.io/app:v1")]).actions
+    assert action.current_digest is None
+    assert "running digest unknown" in action.reason
+
+
+def test_many_events_one_action_latest_timestamp_wins() -> None:
+    events = [
+        push("r.io/app:v1", NEWER, at=300),
+        push("r.io/app:v1", NEW, at=100),
+        push("r.io/app:v2", NEW, at=400),
+    ]
+    [action] = plan_webhook(events, [service("s", "r.io/app:v1", OLD)]).actions
+    assert action.target_digest == NEWER
+    assert action.events == (0, 1)
+
+
+def test_without_timestamps_input_order_wins() -> None:
+    events = [push("r.io/app:v1", NEWER), push("r.io/app:v1", NEW, at=5)]
+    [action] = plan_webhook(events, [service("s", "r.io/app:v1", OLD)]).actions
+    assert action.target_digest == NEW
+
+
+def test_latest_push_already_running_is_up_to_date() -> None:
+    events = [push("r.io/app:v1", NEWER, at=1), push("r.io/app:v1", NEW, at=2)]
+    body = plan_webhook(events, [service("s", "r.io/app:v1", NEW)])
+    assert body.actions == ()
+    assert names(body.skipped) == ["s"]
+
+
+def test_no_events_plan_nothing() -> None:
+    body = plan_webhook([], [service("s", "r.io/app:v1", OLD)])
+    assert body.actions == () and body.skipped == ()
+
+
+def test_order_is_deterministic() -> None:
+    services = [service(n, "r.io/app:v1", OLD) for n in ("b", "c", "a")]
+    first = plan_webhook([push("r.io/app:v1", NEW)], services)
+    second = plan_webhook([push("r.io/app:v1", NEW)], list(reversed(services)))
+    assert names(first.actions) == ["a", "b", "c"]
+    assert first == second
+
+
+def test_registry_aliases() -> None:
+    policy = Policy(registry_aliases=parse_aliases(["registry.local:5000=127.0.0.1:5000"]))
+    services = [service("s", "registry.local:5000/app:v1", OLD)]
+    assert plan_webhook([push("127.0.0.1:5000/app:v1", NEW)], services).actions == ()
+    assert len(plan_webhook([push("127.0.0.1:5000/app:v1", NEW)], services, policy).actions) == 1
+
+
+@pytest.mark.parametrize("bad", ["nope", "=x", "x="])
+def test_bad_alias(bad: str) -> None:
+    with pytest.raises(ValueError, match="expected ALIAS=REGISTRY"):
+        parse_aliases([bad])

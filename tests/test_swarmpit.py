@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+import requests_mock
+
+from cdhelper.errors import ApiError, ConfigError, InputError
+from cdhelper.inventory import TargetKind
+from cdhelper.swarmpit import Swarmpit, normalise_url, token_from_env
+from helpers import digest, make_action
+
+BASE = "http://127.0.0.1:8888"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8888",
+        "http://127.0.0.1:8888/",
+        "http://127.0.0.1:8888/api",
+        "http://127.0.0.1:8888/api/",
+    ],
+)
+def test_url_forms(url: str) -> None:
+    assert normalise_url(url) == BASE
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://x", "invalid Swarmpit URL"),
+        ("127.0.0.1:8888", "invalid Swarmpit URL"),
+        ("http://u:p@h", "must not carry credentials"),
+        ("http://h/?a=1", "no query"),
+    ],
+)
+def test_bad_urls(url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        normalise_url(url)
+
+
+@pytest.mark.parametrize("value", ["abc", "Bearer abc", "bearer  abc ", " abc\n"])
+def test_token_with_or_without_bearer(value: str) -> None:
+    assert token_from_env({"CDHELPER_SWARMPIT_TOKEN": value}) == "abc"
+
+
+def test_token_required() -> None:
+    with pytest.raises(ConfigError, match="CDHELPER_SWARMPIT_TOKEN is not set"):
+        token_from_env({"CDHELPER_SWARMPIT_TOKEN": "Bearer "})
+
+
+def test_inventory(requests_mock: requests_mock.Mocker, load_data: Callable[[str], Any]) -> None:
+    requests_mock.get(f"{BASE}/api/services", json=load_data("swarmpit-services.json"))
+    inventory = Swarmpit(BASE + "/api", "tok").inventory()
+    assert inventory.target.kind is TargetKind.SWARMPIT
+    assert inventory.target.url == BASE
+    assert len(inventory.services) == 5
+    assert requests_mock.request_history[-1].headers["Authorization"] == "Bearer tok"
+
+
+def test_inventory_401_says_how_to_fix(requests_mock: requests_mock.Mocker) -> None:
+    requests_mock.get(f"{BASE}/api/services", status_code=401, json={"error": "Invalid token"})
+    with pytest.raises(ApiError) as info:
+        Swarmpit(BASE, "s3cret-token").inventory()
+    message = str(info.value)
+    assert "answered HTTP 401" in message
+    assert "set CDHELPER_SWARMPIT_TOKEN to a valid API token" in message
+    assert "s3cret-token" not in message
+
+
+def test_inventory_5xx_retried_then_fails(
+    requests_mock: requests_mock.Mocker, no_sleep: list[float]
+) -> None:
+    requests_mock.get(f"{BASE}/api/services", status_code=502)
+    with pytest.raises(
+        ApiError, match="Swarmpit at http://127.0.0.1:8888: GET .* answered HTTP 502"
+    ):
+        Swarmpit(BASE, "t").inventory()
+    assert requests_mock.call_count == 4
+
+
+def test_inventory_timeout(requests_mock: requests_mock.Mocker, no_sleep: list[float]) -> None:
+    requests_mock.get(f"{BASE}/api/services", exc=requests.ReadTimeout)
+    with pytest.raises(ApiError, match="no answer from .* within"):
+        Swarmpit(BASE, "t").inventory()
+
+
+def test_inventory_not_json(requests_mock: requests_mock.Mocker) -> None:
+    requests_mock.get(f"{BASE}/api/services", text="<html>login</html>")
+    with pytest.raises(InputError, match="did not answer JSON: is this a Swarmpit URL"):
+        Swarmpit(BASE, "t").inventory()
+
+
+def test_inventory_wrong_shape(requests_mock: requests_mock.Mocker) -> None:
+    requests_mock.get(f"{BASE}/api/services", json=[{"id": "x"}])
+    with pytest.raises(InputError, match=r"\$\[0\]: 'version' is a required property"):
+        Swarmpit(BASE, "t").inventory()
+
+
+def test_redeploy_posts_tag_once(
+    requests_mock: requests_mock.Mocker, no_sleep: list[float]
+) -> None:
+    requests_mock.post(f"{BASE}/api/services/a%2Fb/redeploy", status_code=202)
+    message = Swarmpit(BASE, "t").redeploy(make_action("a/b", tag="v1.2", target=digest("2")))
+    assert message == "redeploy of tag v1.2 accepted (HTTP 202)"
+    assert requests_mock.request_history[-1].qs == {"tag": ["v1.2"]}
+    requests_mock.post(f"{BASE}/api/services/a%2Fb/redeploy", status_code=500)
+    with pytest.raises(ApiError, match="HTTP 500"):
+        Swarmpit(BASE, "t").redeploy(make_action("a/b"))
+    assert requests_mock.call_count == 2
