@@ -13,8 +13,21 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from cdhelper import __version__, applier, documents, events, plan, planner, report, targets
+from cdhelper import (
+    __version__,
+    applier,
+    documents,
+    events,
+    filters,
+    jobs,
+    plan,
+    planner,
+    report,
+    targets,
+)
+from cdhelper.credentials import CredentialStore
 from cdhelper.errors import CdhelperError, UsageError
+from cdhelper.registry import RegistryClient
 from cdhelper.swarmpit import Swarmpit
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -111,14 +124,45 @@ def inventory(swarmpit_url: str | None, output: str | None) -> None:
     metavar="FILE",
     help="Webhook payload file (repeatable; '-' reads stdin).",
 )
+@click.option(
+    "--smart",
+    is_flag=True,
+    help="Instead of events: plan every service whose digest is behind its tag's.",
+)
 @click.option("--inventory", "inventory_file", metavar="FILE", help="Services from a file.")
 @swarmpit_url_option("Read the services live from Swarmpit (default: $CDHELPER_SWARMPIT_URL).")
+@click.option(
+    "--filter",
+    "filter_texts",
+    multiple=True,
+    metavar="KIND=VALUE",
+    help="Only services with label=KEY[=VALUE], stack=NAME or name=GLOB (repeatable).",
+)
+@click.option(
+    "--resolve-digests",
+    is_flag=True,
+    help="Ask the registry for the digest of pushes whose webhook carries none.",
+)
 @click.option(
     "--registry-alias",
     "aliases",
     multiple=True,
     metavar="ALIAS=REGISTRY",
     help="Treat registry host ALIAS as REGISTRY when matching (repeatable).",
+)
+@click.option(
+    "--insecure-registry",
+    "insecure",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="Talk plain HTTP to this registry (loopback registries always are).",
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, 64),
+    default=jobs.DEFAULT_PARALLEL,
+    show_default=True,
+    help="Registry lookups at once.",
 )
 @output_option
 @click.option(
@@ -128,34 +172,48 @@ def inventory(swarmpit_url: str | None, output: str | None) -> None:
 )
 def plan_command(
     event_files: Sequence[str],
+    smart: bool,
     inventory_file: str | None,
     swarmpit_url: str | None,
+    filter_texts: Sequence[str],
+    resolve_digests: bool,
     aliases: Sequence[str],
+    insecure: Sequence[str],
+    parallel: int,
     output: str | None,
     detailed_exitcode: bool,
 ) -> None:
-    """Write a redeploy plan for the services a push moved."""
-    if not event_files:
-        raise UsageError("give at least one --event FILE")
+    """Write a redeploy plan: for the services a push moved, or (--smart) all that are behind."""
+    if smart and event_files:
+        raise UsageError("--smart plans from the registry: give no --event")
+    if not smart and not event_files:
+        raise UsageError("give at least one --event FILE, or --smart")
     try:
         policy = planner.Policy(registry_aliases=planner.parse_aliases(aliases))
+        scope = filters.parse_filters(filter_texts)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    pushes = events.load_events(event_files)
-    source = targets.source(inventory_file, swarmpit_url)
-    live = source.read()
-    body = planner.plan_webhook(pushes, live.services, policy)
-    result = plan.Plan(
-        mode=plan.Mode.WEBHOOK,
-        target=live.target,
-        events=tuple(pushes),
-        actions=body.actions,
-        skipped=body.skipped,
-        warnings=body.warnings,
-        created_at=_now(),
+    request = jobs.PlanRequest(
+        mode=plan.Mode.SMART if smart else plan.Mode.WEBHOOK,
+        source=targets.source(inventory_file, swarmpit_url),
+        event_files=event_files,
+        policy=policy,
+        filters=scope,
+        resolve_digests=resolve_digests,
+        registry=lambda: RegistryClient(
+            CredentialStore.from_environment(), insecure=insecure, pool_size=parallel
+        ),
+        parallel=parallel,
     )
-    text = plan.dumps(result)
-    emit(text, output)
+    if not smart:
+        events.load_events(event_files)  # bad payloads fail before anything is called
+    outcome = jobs.make_plan(request, _now())
+    result = outcome.plan
+    emit(plan.dumps(result), output)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if outcome.registry is not None:
+        click.echo(report.registry_stats(outcome.registry.stats), err=True)
     summary = report.plan_text(result) if output else report.plan_summary(result) + "\n"
     click.echo(summary, nl=False, err=not output)
     if detailed_exitcode and result.has_changes:

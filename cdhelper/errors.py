@@ -38,8 +38,10 @@ class UsageError(ConfigError):
 class ApiError(CdhelperError):
     """A remote API (Swarmpit, a registry, the Docker Engine) failed or refused us."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, status: int | None = None, problems: Iterable[str] = ()
+    ) -> None:
+        super().__init__(message, problems)
         self.status = status
 
 

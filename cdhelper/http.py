@@ -42,6 +42,10 @@ class Timeouts:
         return (self.connect, self.read)
 
 
+DEFAULT_TIMEOUTS = Timeouts()
+DEFAULT_RETRY = RetryPolicy()
+
+
 def new_session(pool_size: int = 10) -> requests.Session:
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
@@ -57,8 +61,8 @@ def request(
     url: str,
     *,
     what: str,
-    timeouts: Timeouts = Timeouts(),
-    retry: RetryPolicy = RetryPolicy(),
+    timeouts: Timeouts = DEFAULT_TIMEOUTS,
+    retry: RetryPolicy = DEFAULT_RETRY,
     **kwargs: Any,
 ) -> requests.Response:
     """Send one request; retry idempotent ones on transient failures; never raise requests' errors.

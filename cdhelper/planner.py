@@ -13,6 +13,7 @@ from cdhelper.events import PushEvent
 from cdhelper.inventory import OPT_OUT_LABEL, Service
 from cdhelper.plan import Action, ServiceId, Skip
 from cdhelper.reference import ImageRef, normalise_registry, short_digest
+from cdhelper.registry import Lookup
 
 # (registry, repository, tag): what a service follows and what a push moves.
 Key = tuple[str, str, str]
@@ -50,9 +51,16 @@ def parse_aliases(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def plan_webhook(
-    events: Sequence[PushEvent], services: Sequence[Service], policy: Policy = Policy()
+    events: Sequence[PushEvent],
+    services: Sequence[Service],
+    policy: Policy = Policy(),
+    published: Mapping[Key, Lookup] | None = None,
 ) -> PlanBody:
-    """One action per running service whose image and tag a push moved."""
+    """One action per running service whose image and tag a push moved.
+
+    With ``published`` (the registry's answer per reference, for ``--resolve-digests``),
+    events without a digest get the one the tag points to now.
+    """
     pushes: dict[Key, list[int]] = defaultdict(list)
     for index, event in enumerate(events):
         key = policy.key(event.image)
@@ -61,23 +69,92 @@ def plan_webhook(
 
     actions: list[Action] = []
     skipped: list[Skip] = []
+    warnings: list[str] = []
     for service in sorted(services, key=lambda s: (s.name, s.id)):
         key = policy.key(service.ref)
         hits = pushes.get(key, []) if key is not None else []
-        if not hits:
+        if key is None or not hits:
             continue
         latest = events[_latest(events, hits)]
+        target = latest.digest
+        reason = _push_reason(latest, service)
         if service.opted_out:
             skipped.append(_skip(service, f"opted out: label {OPT_OUT_LABEL}=false"))
-        elif latest.digest is not None and latest.digest == service.digest:
-            skipped.append(
-                _skip(service, f"up to date: already runs {short_digest(latest.digest)}")
-            )
+            continue
+        if target is None and published is not None:
+            lookup = published[key]
+            if lookup.digest is None:
+                skipped.append(_skip(service, _lookup_problem(lookup, key)))
+                warnings.append(_lookup_warning(lookup, key))
+                continue
+            target = lookup.digest
+            reason += f"; the registry says it is {short_digest(target)}"
+        if target is not None and target == service.digest:
+            skipped.append(_skip(service, f"up to date: already runs {short_digest(target)}"))
+        else:
+            actions.append(_action(service, target, reason, tuple(hits)))
+    return PlanBody(tuple(actions), tuple(skipped), tuple(_unique(warnings)))
+
+
+def lookup_keys(services: Sequence[Service], policy: Policy) -> dict[Key, ImageRef]:
+    """The references a smart plan must look up: one per key, none for opted-out services."""
+    keys: dict[Key, ImageRef] = {}
+    for service in services:
+        key = policy.key(service.ref)
+        if key is not None and not service.opted_out:
+            keys.setdefault(key, service.ref.without_digest())
+    return keys
+
+
+def plan_smart(
+    services: Sequence[Service], published: Mapping[Key, Lookup], policy: Policy = Policy()
+) -> PlanBody:
+    """An action for every service whose pinned digest is not what its tag points to now."""
+    actions: list[Action] = []
+    skipped: list[Skip] = []
+    warnings: list[str] = []
+    for service in sorted(services, key=lambda s: (s.name, s.id)):
+        key = policy.key(service.ref)
+        if key is None:
+            skipped.append(_skip(service, "pinned by digest only: follows no tag"))
+            continue
+        if service.opted_out:
+            skipped.append(_skip(service, f"opted out: label {OPT_OUT_LABEL}=false"))
+            continue
+        lookup = published[key]
+        if lookup.digest is None:
+            skipped.append(_skip(service, _lookup_problem(lookup, key)))
+            warnings.append(_lookup_warning(lookup, key))
+        elif lookup.digest == service.digest:
+            skipped.append(_skip(service, f"up to date: runs {short_digest(lookup.digest)}"))
         else:
             actions.append(
-                _action(service, latest.digest, _push_reason(latest, service), tuple(hits))
+                _action(service, lookup.digest, _smart_reason(service, lookup.digest), ())
             )
-    return PlanBody(tuple(actions), tuple(skipped))
+    return PlanBody(tuple(actions), tuple(skipped), tuple(_unique(warnings)))
+
+
+def _smart_reason(service: Service, published: str) -> str:
+    points = f"tag {service.ref.tag} points to {short_digest(published)}"
+    if service.digest is None:
+        return f"running digest unknown (none pinned); {points}"
+    return f"published digest differs: {points}, the service runs {short_digest(service.digest)}"
+
+
+def _lookup_problem(lookup: Lookup, key: Key) -> str:
+    registry, repository, tag = key
+    if lookup.missing:
+        return f"tag {tag} no longer exists in {registry}/{repository}"
+    return f"not checked: {lookup.error}"
+
+
+def _lookup_warning(lookup: Lookup, key: Key) -> str:
+    registry, repository, tag = key
+    return f"{registry}/{repository}:{tag}: {_lookup_problem(lookup, key)}"
+
+
+def _unique(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
 
 
 def _latest(events: Sequence[PushEvent], hits: Sequence[int]) -> int:

@@ -11,6 +11,7 @@ from cdhelper.applier import ApplyResult, Outcome, Status
 from cdhelper.events import format_time
 from cdhelper.plan import Plan
 from cdhelper.reference import short_digest
+from cdhelper.registry import Stats
 
 REPORT_FORMAT = "cdhelper-apply-report"
 REPORT_VERSION = 1
@@ -134,6 +135,16 @@ def apply_text(result: ApplyResult) -> str:
         else "Summary: nothing to do"
     )
     return "\n".join(lines) + "\n"
+
+
+def registry_stats(stats: Stats) -> str:
+    line = (
+        f"registry: {stats.manifest_heads} manifest HEAD(s), {stats.manifest_gets} GET(s), "
+        f"{stats.token_requests} token request(s), {stats.pings} ping(s)"
+    )
+    if stats.ratelimit_remaining:
+        line += f"; Docker Hub ratelimit-remaining: {stats.ratelimit_remaining}"
+    return line
 
 
 def _one_line(text: str) -> str:

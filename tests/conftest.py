@@ -1,18 +1,27 @@
-"""Shared fixtures. Every test may reach loopback and Unix sockets only: never the network."""
+"""Shared fixtures. Every test may reach loopback and Unix sockets only: never the network.
+
+The integration fixtures start the real servers (tests/integration/servers.py) once per
+session, when a test asks for them. Under CI=true a missing server fails, never skips.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from helpers import DATA
 
+from cdhelper.cli import cli
+
+from helpers import DATA
+from servers import Dockerd, NotificationReceiver, Registry, servers_available
 
 _real_connect = socket.socket.connect
 
@@ -59,3 +68,67 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
     waits: list[float] = []
     monkeypatch.setattr("cdhelper.http.sleep", waits.append)
     yield waits
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent / "integration"
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def servers_ready() -> None:
+    missing = servers_available()
+    if missing:
+        message = f"integration servers unavailable: {', '.join(missing)}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI must run them: see tests/integration/install-servers.sh)")
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def notifications() -> Iterator[NotificationReceiver]:
+    receiver = NotificationReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="session")
+def registry(
+    servers_ready: None,
+    tmp_path_factory: pytest.TempPathFactory,
+    notifications: NotificationReceiver,
+) -> Iterator[Registry]:
+    server = Registry(tmp_path_factory.mktemp("registry"), notify_url=notifications.url).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_registry(
+    servers_ready: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Registry]:
+    server = Registry(tmp_path_factory.mktemp("auth-registry"), users={"ci": "pa55word"}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def dockerd(servers_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dockerd]:
+    # A short path: the daemon's unix sockets must fit in 108 bytes.
+    root = Path(tempfile.mkdtemp(prefix="cdh-dockerd-", dir="/tmp"))
+    daemon = Dockerd(root).start()
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture
+def cli_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """Run the installed ``cdhelper`` in-process through click, as a user would from a shell."""
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "empty-docker-config"))
+
+    def run(*args: str, env: dict[str, str] | None = None) -> Any:
+        return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+    return run

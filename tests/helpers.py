@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from cdhelper.events import EventSource, PushEvent
 from cdhelper.inventory import Service, fingerprint
@@ -26,11 +28,12 @@ def service(
     labels: dict[str, str] | None = None,
     sid: str | None = None,
     spec_extra: str = "",
+    stack: str | None = None,
 ) -> Service:
     return Service(
         id=sid or f"id-{name}",
         name=name,
-        stack=None,
+        stack=stack,
         labels=labels or {},
         image=image,
         digest=pinned,
@@ -66,3 +69,22 @@ def make_action(
         fingerprint=live.fingerprint,
         reason="test",
     )
+
+
+def docker_inventory(directory: Path, services: list[dict[str, Any]]) -> str:
+    """Write a Docker Engine ``GET /services``-shaped file for {name, image[, labels]} items."""
+    raw = [
+        {
+            "ID": f"id{index}{s['name']}",
+            "Version": {"Index": 10 + index},
+            "Spec": {
+                "Name": s["name"],
+                "Labels": s.get("labels", {}),
+                "TaskTemplate": {"ContainerSpec": {"Image": s["image"]}},
+            },
+        }
+        for index, s in enumerate(services)
+    ]
+    path = directory / "inventory.json"
+    path.write_text(json.dumps(raw))
+    return str(path)

@@ -7,6 +7,7 @@ from cdhelper import applier
 from cdhelper.errors import ApiError
 from cdhelper.inventory import Inventory, Service, Target, TargetKind
 from cdhelper.plan import Action, Mode, Plan
+
 import helpers
 from helpers import digest, service
 

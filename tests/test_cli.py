@@ -11,6 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from cdhelper.cli import cli
+
 from helpers import DATA
 
 SP = "http://127.0.0.1:8888"
@@ -307,3 +308,98 @@ def test_show(runner: CliRunner, tmp_path: Path, fmt: str) -> None:
 
 def test_version_and_module_entry(runner: CliRunner) -> None:
     assert runner.invoke(cli, ["--version"]).stdout.startswith("cdhelper, version ")
+
+
+def test_smart_plan_against_docker_hub(
+    runner: CliRunner, swarmpit: requests_mock.Mocker, tmp_path: Path
+) -> None:
+    hub = "https://registry-1.docker.io"
+    swarmpit.get(
+        f"{hub}/v2/",
+        status_code=401,
+        headers={
+            "WWW-Authenticate": 'Bearer realm="https://auth.docker.io/token",service="registry.docker.io"'
+        },
+    )
+    swarmpit.get("https://auth.docker.io/token", json={"token": "t"})
+    moved = "sha256:" + "4" * 64
+    swarmpit.head(
+        f"{hub}/v2/dopplerdock/doppler-cd-helper/manifests/INT",
+        headers={"Docker-Content-Digest": moved, "ratelimit-remaining": "99;w=21600"},
+    )
+    swarmpit.head(
+        f"{hub}/v2/dopplerdock/doppler-cd-helper/manifests/QA",
+        headers={"Docker-Content-Digest": "sha256:" + "1" * 64},
+    )
+    swarmpit.head(f"{hub}/v2/dopplerdock/doppler-cd-helper/manifests/v1", status_code=404)
+    swarmpit.head(
+        f"{hub}/v2/dopplerdock/hello-microservice/manifests/INT",
+        headers={"Docker-Content-Digest": "sha256:" + "3" * 64},
+    )
+    out = tmp_path / "plan.yaml"
+    result = runner.invoke(
+        cli,
+        [
+            "plan",
+            "--smart",
+            "--swarmpit-url",
+            SP,
+            "-o",
+            str(out),
+            "--filter",
+            "name=*_*",
+            "--detailed-exitcode",
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    plan = yaml.safe_load(out.read_text())
+    assert [(a["service"]["name"], a["target_digest"]) for a in plan["actions"]] == [
+        ("int_cd-helper", moved),
+        ("int_hello-nodigest", "sha256:" + "3" * 64),
+    ]
+    assert (
+        "warning: docker.io/dopplerdock/doppler-cd-helper:v1: tag v1 no longer exists"
+        in result.stderr
+    )
+    assert (
+        "registry: 4 manifest HEAD(s), 0 GET(s), 1 token request(s), 1 ping(s); "
+        "Docker Hub ratelimit-remaining: 99;w=21600"
+    ) in result.stderr
+    assert [r.method for r in swarmpit.request_history if "manifests" in r.url] == ["HEAD"] * 4
+
+
+def test_filter_limits_lookups(runner: CliRunner, swarmpit: requests_mock.Mocker) -> None:
+    hub = "https://registry-1.docker.io"
+    swarmpit.get(f"{hub}/v2/", status_code=200)
+    swarmpit.head(
+        f"{hub}/v2/dopplerdock/doppler-cd-helper/manifests/v1",
+        headers={"Docker-Content-Digest": "sha256:" + "2" * 64},
+    )
+    result = runner.invoke(cli, ["plan", "--smart", "--swarmpit-url", SP, "--filter", "stack=prod"])
+    assert result.exit_code == 0, result.output
+    plan = yaml.safe_load(result.stdout)
+    assert [s["service"]["name"] for s in plan["skipped"]] == ["prod_cd-helper"]
+    assert len([r for r in swarmpit.request_history if "manifests" in r.url]) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["plan", "--smart", "--event", HUB, "--inventory", SWARMPIT],
+            "--smart plans from the registry: give no --event",
+        ),
+        (
+            ["plan", "--smart", "--inventory", SWARMPIT, "--filter", "colour=red"],
+            "invalid filter 'colour=red'",
+        ),
+        (
+            ["plan", "--smart", "--inventory", SWARMPIT, "--parallel", "0"],
+            "Invalid value for '--parallel'",
+        ),
+    ],
+)
+def test_smart_usage_errors(runner: CliRunner, args: list[str], message: str) -> None:
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2
+    assert message in result.stderr

@@ -10,6 +10,7 @@ from cdhelper import plan
 from cdhelper.errors import InputError
 from cdhelper.inventory import Target, TargetKind
 from cdhelper.planner import plan_webhook
+
 from helpers import digest, push, service
 
 WHEN = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -3,7 +3,9 @@ from __future__ import annotations
 import pytest
 
 from cdhelper.events import EventSource
-from cdhelper.planner import Policy, parse_aliases, plan_webhook
+from cdhelper.planner import Policy, lookup_keys, parse_aliases, plan_smart, plan_webhook
+from cdhelper.registry import Lookup
+
 from helpers import digest, push, service
 
 OLD, NEW, NEWER = digest("1"), digest("2"), digest("3")
@@ -119,3 +121,55 @@ def test_registry_aliases() -> None:
 def test_bad_alias(bad: str) -> None:
     with pytest.raises(ValueError, match="expected ALIAS=REGISTRY"):
         parse_aliases([bad])
+
+
+def test_smart_plan() -> None:
+    services = [
+        service("behind", "r.io/app:v1", OLD),
+        service("current", "r.io/app:v1", NEW),
+        service("unpinned", "r.io/app:v1"),
+        service("gone", "r.io/app:v9", OLD),
+        service("dead", "dead.io/app:v1", OLD),
+        service("optout", "r.io/app:v1", OLD, labels={"cdhelper.redeploy": "false"}),
+        service("digest-only", "r.io/app", OLD),
+    ]
+    keys = lookup_keys(services, Policy())
+    assert sorted(keys) == [("dead.io", "app", "v1"), ("r.io", "app", "v1"), ("r.io", "app", "v9")]
+    published = {
+        ("r.io", "app", "v1"): Lookup(digest=NEW),
+        ("r.io", "app", "v9"): Lookup(missing=True),
+        ("dead.io", "app", "v1"): Lookup(error="registry dead.io: cannot reach"),
+    }
+    body = plan_smart(services, published)
+    assert [(a.service.name, a.target_digest) for a in body.actions] == [
+        ("behind", NEW),
+        ("unpinned", NEW),
+    ]
+    assert body.actions[0].reason == (
+        "published digest differs: tag v1 points to sha256:222222222222, "
+        "the service runs sha256:111111111111"
+    )
+    assert body.actions[1].reason.startswith("running digest unknown (none pinned)")
+    assert {s.service.name: s.reason for s in body.skipped} == {
+        "current": "up to date: runs sha256:222222222222",
+        "gone": "tag v9 no longer exists in r.io/app",
+        "dead": "not checked: registry dead.io: cannot reach",
+        "optout": "opted out: label cdhelper.redeploy=false",
+        "digest-only": "pinned by digest only: follows no tag",
+    }
+    assert body.warnings == (
+        "dead.io/app:v1: not checked: registry dead.io: cannot reach",
+        "r.io/app:v9: tag v9 no longer exists in r.io/app",
+    )
+
+
+def test_webhook_with_published_digests() -> None:
+    hub = push("r.io/app:v1", source=EventSource.DOCKERHUB)
+    services = [service("a", "r.io/app:v1", OLD), service("b", "r.io/app:v1", NEW)]
+    body = plan_webhook([hub], services, published={("r.io", "app", "v1"): Lookup(digest=NEW)})
+    assert [(a.service.name, a.target_digest) for a in body.actions] == [("a", NEW)]
+    assert body.actions[0].reason.endswith("the registry says it is sha256:222222222222")
+    assert [s.service.name for s in body.skipped] == ["b"]
+    failed = plan_webhook([hub], services, published={("r.io", "app", "v1"): Lookup(error="down")})
+    assert failed.actions == ()
+    assert failed.warnings == ("r.io/app:v1: not checked: down",)

@@ -10,6 +10,7 @@ import requests_mock
 from cdhelper.errors import ApiError, ConfigError, InputError
 from cdhelper.inventory import TargetKind
 from cdhelper.swarmpit import Swarmpit, normalise_url, token_from_env
+
 from helpers import digest, make_action
 
 BASE = "http://127.0.0.1:8888"

@@ -1,0 +1,100 @@
+"""The main jobs, orchestrated: read inputs, ask the registry, call the pure planner.
+
+This is where I/O meets the pure core; the CLI calls one function here per command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cdhelper import events, planner
+from cdhelper.errors import ApiError
+from cdhelper.filters import Filter, in_scope
+from cdhelper.inventory import Service
+from cdhelper.plan import Action, Mode, Plan
+from cdhelper.planner import Key, Policy
+from cdhelper.reference import ImageRef
+from cdhelper.registry import Lookup, RegistryClient
+from cdhelper.targets import Source
+
+DEFAULT_PARALLEL = 8
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    mode: Mode
+    source: Source
+    event_files: Sequence[str] = ()
+    policy: Policy = field(default_factory=Policy)
+    filters: Sequence[Filter] = ()
+    resolve_digests: bool = False
+    registry: Callable[[], RegistryClient] = RegistryClient
+    parallel: int = DEFAULT_PARALLEL
+
+
+@dataclass
+class PlanOutcome:
+    plan: Plan
+    registry: RegistryClient | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def make_plan(request: PlanRequest, now: datetime) -> PlanOutcome:
+    pushes = events.load_events(request.event_files) if request.mode is Mode.WEBHOOK else []
+    live = request.source.read()
+    services = [s for s in live.services if in_scope(s, request.filters)]
+    client: RegistryClient | None = None
+    if request.mode is Mode.SMART:
+        client = request.registry()
+        published = lookup(client, planner.lookup_keys(services, request.policy), request.parallel)
+        body = planner.plan_smart(services, published, request.policy)
+    else:
+        body = planner.plan_webhook(pushes, services, request.policy)
+        if request.resolve_digests:
+            wanted = _unresolved(body.actions, services, request.policy)
+            if wanted:
+                client = request.registry()
+                published = lookup(client, wanted, request.parallel)
+                body = planner.plan_webhook(pushes, services, request.policy, published)
+    plan = Plan(
+        mode=request.mode,
+        target=live.target,
+        events=tuple(pushes),
+        actions=body.actions,
+        skipped=body.skipped,
+        warnings=body.warnings,
+        created_at=now,
+    )
+    return PlanOutcome(plan, client)
+
+
+def lookup(
+    client: RegistryClient, wanted: Mapping[Key, ImageRef], parallel: int
+) -> dict[Key, Lookup]:
+    """Ask the registries once per reference; fail only when nothing at all could be checked."""
+    answers = client.resolve(wanted.values(), parallel)
+    published = {key: answers[ref] for key, ref in wanted.items()}
+    if published and all(found.error for found in published.values()):
+        problems = sorted({found.error or "" for found in published.values()})
+        raise ApiError(
+            "no image reference could be checked against its registry, no plan written",
+            problems=problems,
+        )
+    return published
+
+
+def _unresolved(
+    actions: Sequence[Action], services: Sequence[Service], policy: Policy
+) -> dict[Key, ImageRef]:
+    """The references of planned actions that still lack a target digest."""
+    by_id = {s.id: s for s in services}
+    wanted: dict[Key, ImageRef] = {}
+    for action in actions:
+        if action.target_digest is None:
+            service = by_id[action.service.id]
+            key = policy.key(service.ref)
+            if key is not None:
+                wanted.setdefault(key, service.ref.without_digest())
+    return wanted
