@@ -24,6 +24,7 @@ setup(
         "requests>=2.31",
         "jsonschema>=4.18",
         "pyyaml>=6.0",
+        "docker>=7.0",
     ],
     entry_points={"console_scripts": ["cdhelper = cdhelper.cli:main"]},
     classifiers=[

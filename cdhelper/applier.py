@@ -9,10 +9,11 @@ the others.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cdhelper.backends import Backend
+from cdhelper.backends import Backend, Waiter
 from cdhelper.errors import CdhelperError
 from cdhelper.inventory import Inventory, Service, Target
 from cdhelper.plan import Action, Plan
@@ -82,7 +83,16 @@ def _pinned(image: str, digest: str | None) -> str:
     return f"{image}@{digest}" if digest else image
 
 
-def apply(plan: Plan, backend: Backend, *, dry_run: bool = False) -> ApplyResult:
+def apply(
+    plan: Plan,
+    backend: Backend,
+    *,
+    dry_run: bool = False,
+    wait_timeout: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> ApplyResult:
+    """Check the whole plan, then redeploy; with ``wait_timeout``, wait for each to converge."""
+    deadline = clock() + wait_timeout if wait_timeout is not None else None
     checked = check(plan, backend.inventory())
     if any(result.outcome is Outcome.STALE for result in checked):
         return ApplyResult(backend.target, Status.REFUSED, tuple(_refused(checked)))
@@ -91,6 +101,11 @@ def apply(plan: Plan, backend: Backend, *, dry_run: bool = False) -> ApplyResult
     results = [
         _redeploy(backend, r.action) if r.outcome is Outcome.WOULD_REDEPLOY else r for r in checked
     ]
+    if deadline is not None and isinstance(backend, Waiter):
+        results = [
+            _wait(backend, r.action, deadline) if r.outcome is Outcome.REDEPLOYED else r
+            for r in results
+        ]
     failed = any(r.outcome is Outcome.FAILED for r in results)
     return ApplyResult(backend.target, Status.FAILED if failed else Status.APPLIED, tuple(results))
 
@@ -102,6 +117,14 @@ def _refused(checked: Sequence[ActionResult]) -> list[ActionResult]:
         else r
         for r in checked
     ]
+
+
+def _wait(backend: Waiter, action: Action, deadline: float) -> ActionResult:
+    try:
+        message = backend.wait(action, deadline)
+    except CdhelperError as exc:
+        return ActionResult(action, Outcome.FAILED, str(exc))
+    return ActionResult(action, Outcome.REDEPLOYED, message)
 
 
 def _redeploy(backend: Backend, action: Action) -> ActionResult:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from cdhelper.inventory import Inventory, Target
 from cdhelper.plan import Action
@@ -23,4 +23,13 @@ class Backend(Protocol):
 
         Raises :class:`~cdhelper.errors.CdhelperError` when the backend refuses or fails.
         """
+        ...
+
+
+@runtime_checkable
+class Waiter(Protocol):
+    """A backend that can wait for a started redeploy to converge (the Docker Engine)."""
+
+    def wait(self, action: Action, deadline: float) -> str:
+        """Block until done; a message, or raise CdhelperError on failure or the deadline."""
         ...

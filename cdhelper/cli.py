@@ -27,6 +27,7 @@ from cdhelper import (
 )
 from cdhelper.credentials import CredentialStore
 from cdhelper.errors import CdhelperError, UsageError
+from cdhelper.inventory import TargetKind
 from cdhelper.registry import RegistryClient
 from cdhelper.swarmpit import Swarmpit
 
@@ -34,6 +35,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
+DEFAULT_WAIT = 300.0
 
 
 class CdhelperGroup(click.Group):
@@ -55,6 +57,10 @@ def fail(message: str) -> NoReturn:
 
 def swarmpit_url_option(help_text: str) -> Callable[[F], F]:
     return click.option("--swarmpit-url", metavar="URL", help=help_text)
+
+
+def docker_host_option(help_text: str) -> Callable[[F], F]:
+    return click.option("--docker-host", metavar="URL", help=help_text)
 
 
 output_option = click.option(
@@ -106,12 +112,16 @@ def validate(event_files: Sequence[str], fmt: str) -> None:
 
 @cli.command()
 @swarmpit_url_option("Swarmpit base URL (default: $CDHELPER_SWARMPIT_URL).")
+@docker_host_option("Docker Engine of a Swarm manager (default: $DOCKER_HOST).")
 @output_option
-def inventory(swarmpit_url: str | None, output: str | None) -> None:
+def inventory(swarmpit_url: str | None, docker_host: str | None, output: str | None) -> None:
     """Snapshot the running services of a live target as JSON."""
-    backend = targets.live_source(swarmpit_url)
+    backend = targets.live_source(swarmpit_url, docker_host)
     if backend is None:
-        raise UsageError("give --swarmpit-url URL (or set CDHELPER_SWARMPIT_URL)")
+        raise UsageError(
+            "give --swarmpit-url URL or --docker-host URL "
+            "(or set CDHELPER_SWARMPIT_URL or DOCKER_HOST)"
+        )
     snapshot = backend.inventory().to_snapshot(_now())
     emit(documents.dump_json(snapshot), output)
 
@@ -131,6 +141,7 @@ def inventory(swarmpit_url: str | None, output: str | None) -> None:
 )
 @click.option("--inventory", "inventory_file", metavar="FILE", help="Services from a file.")
 @swarmpit_url_option("Read the services live from Swarmpit (default: $CDHELPER_SWARMPIT_URL).")
+@docker_host_option("Read them from a Swarm manager's Docker Engine (default: $DOCKER_HOST).")
 @click.option(
     "--filter",
     "filter_texts",
@@ -175,6 +186,7 @@ def plan_command(
     smart: bool,
     inventory_file: str | None,
     swarmpit_url: str | None,
+    docker_host: str | None,
     filter_texts: Sequence[str],
     resolve_digests: bool,
     aliases: Sequence[str],
@@ -195,7 +207,7 @@ def plan_command(
         raise UsageError(str(exc)) from None
     request = jobs.PlanRequest(
         mode=plan.Mode.SMART if smart else plan.Mode.WEBHOOK,
-        source=targets.source(inventory_file, swarmpit_url),
+        source=targets.source(inventory_file, swarmpit_url, docker_host),
         event_files=event_files,
         policy=policy,
         filters=scope,
@@ -237,19 +249,48 @@ def show(plan_file: str, fmt: str) -> None:
 @cli.command()
 @click.argument("plan_file", metavar="PLAN")
 @swarmpit_url_option("Swarmpit to apply to, when the plan was made from an inventory file.")
+@docker_host_option(
+    "Docker Engine to apply to: fills a plan made from a file, or names "
+    "another address of the plan's cluster."
+)
 @click.option("--dry-run", is_flag=True, help="Check the plan and show what would be done.")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Docker Engine: wait until each update completed and its tasks run the new digest.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=DEFAULT_WAIT,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --wait: the limit for the whole apply.",
+)
 @click.option("--report", "report_file", metavar="FILE", help="Write a JSON result per action.")
-def apply(plan_file: str, swarmpit_url: str | None, dry_run: bool, report_file: str | None) -> None:
+def apply(
+    plan_file: str,
+    swarmpit_url: str | None,
+    docker_host: str | None,
+    dry_run: bool,
+    wait: bool,
+    timeout: float,
+    report_file: str | None,
+) -> None:
     """Apply exactly the actions of a reviewed plan; refuse it if it went stale."""
     reviewed = plan.load(plan_file)
-    backend = targets.apply_backend(reviewed.target, swarmpit_url)
+    if wait and reviewed.target.kind is not TargetKind.DOCKER:
+        raise UsageError("--wait needs a plan for a Docker Engine target")
+    backend = targets.apply_backend(reviewed.target, swarmpit_url, docker_host)
     if isinstance(backend, Swarmpit) and any(a.target_digest for a in reviewed.actions):
         click.echo(
             "note: Swarmpit deploys the digest the tag points to when it redeploys, "
             "which may be newer than the plan's target digest",
             err=True,
         )
-    result = applier.apply(reviewed, backend, dry_run=dry_run)
+    result = applier.apply(
+        reviewed, backend, dry_run=dry_run, wait_timeout=timeout if wait else None
+    )
     if report_file:
         emit(documents.dump_json(report.apply_report(result, plan_file)), report_file)
     click.echo(report.apply_text(result), nl=False)

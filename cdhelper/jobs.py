@@ -12,7 +12,7 @@ from datetime import datetime
 from cdhelper import events, planner
 from cdhelper.errors import ApiError
 from cdhelper.filters import Filter, in_scope
-from cdhelper.inventory import Service
+from cdhelper.inventory import Service, TargetKind
 from cdhelper.plan import Action, Mode, Plan
 from cdhelper.planner import Key, Policy
 from cdhelper.reference import ImageRef
@@ -52,7 +52,9 @@ def make_plan(request: PlanRequest, now: datetime) -> PlanOutcome:
         body = planner.plan_smart(services, published, request.policy)
     else:
         body = planner.plan_webhook(pushes, services, request.policy)
-        if request.resolve_digests:
+        # The Docker backend deploys exactly target_digest: its plans always resolve it here,
+        # never silently at apply time.
+        if request.resolve_digests or live.target.kind is TargetKind.DOCKER:
             wanted = _unresolved(body.actions, services, request.policy)
             if wanted:
                 client = request.registry()

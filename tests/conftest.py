@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import shutil
 import socket
 import tempfile
 from collections.abc import Callable, Iterator
@@ -121,6 +122,7 @@ def dockerd(servers_ready: None, tmp_path_factory: pytest.TempPathFactory) -> It
     daemon = Dockerd(root).start()
     yield daemon
     daemon.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

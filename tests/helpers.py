@@ -88,3 +88,22 @@ def docker_inventory(directory: Path, services: list[dict[str, Any]]) -> str:
     path = directory / "inventory.json"
     path.write_text(json.dumps(raw))
     return str(path)
+
+
+def swarmpit_inventory(directory: Path, services: list[dict[str, Any]]) -> str:
+    """Write a Swarmpit ``GET /api/services``-shaped file for {name, image[, labels]} items."""
+    raw = []
+    for index, s in enumerate(services):
+        image, _, pinned = s["image"].partition("@")
+        raw.append(
+            {
+                "id": f"sp{index}{s['name']}",
+                "version": 10 + index,
+                "serviceName": s["name"],
+                "labels": [{"name": k, "value": v} for k, v in s.get("labels", {}).items()],
+                "repository": {"image": image, "imageDigest": pinned or None},
+            }
+        )
+    path = directory / "swarmpit-inventory.json"
+    path.write_text(json.dumps(raw))
+    return str(path)

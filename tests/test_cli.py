@@ -146,7 +146,7 @@ def test_plan_live_from_swarmpit_env(
     [
         (
             ["plan", "--event", HUB, "--inventory", SWARMPIT, "--swarmpit-url", SP],
-            "either --inventory or --swarmpit-url",
+            "either --inventory or a live target",
         ),
         (["plan", "--event", HUB], "no services to plan against"),
         (["plan", "--inventory", SWARMPIT], "give at least one --event FILE"),
@@ -403,3 +403,26 @@ def test_smart_usage_errors(runner: CliRunner, args: list[str], message: str) ->
     result = runner.invoke(cli, args)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_wait_needs_a_docker_plan(runner: CliRunner, tmp_path: Path) -> None:
+    plan_file = _plan(runner, tmp_path)
+    result = runner.invoke(cli, ["apply", str(plan_file), "--wait", "--swarmpit-url", SP])
+    assert result.exit_code == 2
+    assert "--wait needs a plan for a Docker Engine target" in result.stderr
+
+
+def test_docker_host_must_be_a_url(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["plan", "--smart", "--docker-host", "/var/run/docker.sock"])
+    assert result.exit_code == 1
+    assert "invalid Docker host '/var/run/docker.sock'" in result.stderr
+
+
+def test_bad_event_with_docker_host_calls_nothing(runner: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    result = runner.invoke(
+        cli, ["plan", "--event", str(bad), "--docker-host", "unix:///nonexistent.sock"]
+    )
+    assert result.exit_code == 1
+    assert "unknown payload" in result.stderr

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -38,6 +39,18 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def free_udp_port(low: int = 20000, high: int = 49151) -> int:
+    """A free UDP port in the range Swarm accepts for its data path (VXLAN)."""
+    for port in random.sample(range(low, high), 200):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free UDP port for the Swarm data path")
 
 
 def wait_until(check: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
@@ -282,18 +295,22 @@ class Dockerd:
         self.root.mkdir(parents=True, exist_ok=True)
         with (self.root / "dockerd.log").open("ab") as log:
             self.process = self._popen(log)
-        wait_until(self._up, 60, "dockerd")
-        port, data_port = free_port(), free_port()
-        self.docker(
-            "swarm",
-            "init",
-            "--listen-addr",
-            f"127.0.0.1:{port}",
-            "--advertise-addr",
-            f"127.0.0.1:{port}",
-            "--data-path-port",
-            str(data_port),
-        )
+        try:
+            wait_until(self._up, 60, "dockerd")
+            port = free_port()
+            self.docker(
+                "swarm",
+                "init",
+                "--listen-addr",
+                f"127.0.0.1:{port}",
+                "--advertise-addr",
+                f"127.0.0.1:{port}",
+                "--data-path-port",
+                str(free_udp_port()),
+            )
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def _popen(self, log: Any) -> subprocess.Popen[bytes]:
@@ -342,8 +359,15 @@ class Dockerd:
         self.docker("swarm", "leave", "--force", check=False)
         _stop(self.process, timeout=30)
         self.process = None
-        subprocess.run(["umount", "-R", str(self.root / "exec")], capture_output=True, check=False)
-        subprocess.run(["umount", "-R", str(self.root / "data")], capture_output=True, check=False)
+        _unmount_under(self.root)
+
+
+def _unmount_under(root: Path) -> None:
+    """dockerd leaves network namespaces and overlays mounted below its roots."""
+    with open("/proc/mounts") as mounts:
+        points = [line.split()[1] for line in mounts]
+    for point in sorted((p for p in points if p.startswith(f"{root}/")), reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
 
 
 def _docker_cli() -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import docker_inventory
+from helpers import docker_inventory, swarmpit_inventory
 from images import image, index
 from servers import Registry
 
@@ -266,7 +266,20 @@ def test_webhook_resolve_digests_with_an_alias(
     plan = yaml.safe_load(result.stdout)
     assert [(a["service"]["name"], a["target_digest"]) for a in plan["actions"]] == [("old", new)]
     assert plan["skipped"][0]["reason"].startswith("up to date")
-    without = cli_run(
+    # A Docker Engine target always resolves: its apply deploys exactly target_digest.
+    implicit = cli_run(
         "plan", "--event", str(event), "--inventory", inventory, "--registry-alias", alias
     )
-    assert len(yaml.safe_load(without.stdout)["actions"]) == 2
+    assert yaml.safe_load(implicit.stdout)["actions"] == plan["actions"]
+    # A Swarmpit inventory resolves only when asked: without, both services are planned.
+    swarmpit = swarmpit_inventory(
+        tmp_path,
+        [
+            {"name": "old", "image": f"{registry.host}/hub/app:v1@{old}"},
+            {"name": "current", "image": f"{registry.host}/hub/app:v2@{current}"},
+        ],
+    )
+    without = cli_run(
+        "plan", "--event", str(event), "--inventory", swarmpit, "--registry-alias", alias
+    )
+    assert [a["target_digest"] for a in yaml.safe_load(without.stdout)["actions"]] == [None, None]

@@ -1,0 +1,215 @@
+"""The Docker Engine backend: read and update Swarm services through the Engine API.
+
+Uses the maintained ``docker`` package (docker-py). To roll a service to a digest, the
+client writes ``repo:tag@sha256:<digest>`` into the spec itself (the Engine pins digests
+on the client side since API 1.30) and sends the whole spec with the live version.
+Registry credentials travel in ``X-Registry-Auth`` from the Docker config, as docker-py
+does for every update.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import docker
+import docker.errors
+import requests
+
+from cdhelper.errors import ApiError, ConfigError
+from cdhelper.inventory import Inventory, Target, TargetKind, fingerprint, from_docker, split_image
+from cdhelper.plan import Action
+from cdhelper.reference import short_digest
+
+HOST_ENV = "DOCKER_HOST"
+OUT_OF_SEQUENCE = "update out of sequence"
+UPDATE_RETRIES = 5
+POLL_INTERVAL = 0.5
+FAILED_STATES = frozenset({"paused", "rollback_started", "rollback_paused", "rollback_completed"})
+_SPEC_KEYS = (
+    "Name",
+    "Labels",
+    "TaskTemplate",
+    "Mode",
+    "UpdateConfig",
+    "RollbackConfig",
+    "EndpointSpec",
+)
+
+
+def connect(base_url: str, environ: Mapping[str, str] = os.environ) -> docker.APIClient:
+    """An API client for ``base_url``; TLS from DOCKER_TLS_VERIFY / DOCKER_CERT_PATH."""
+    kwargs = docker.utils.kwargs_from_env(environment=dict(environ))
+    kwargs["base_url"] = base_url
+    if not base_url.startswith(("tcp://", "https://")):
+        kwargs.pop("tls", None)
+    # Ask the engine its API version first (what version="auto" does), closing the probe
+    # whatever happens, then talk that version.
+    probe = docker.APIClient(version=docker.constants.DEFAULT_DOCKER_API_VERSION, **kwargs)
+    try:
+        version = str(probe.version(api_version=False)["ApiVersion"])
+    except (docker.errors.DockerException, requests.RequestException, KeyError) as exc:
+        raise ApiError(f"Docker Engine at {base_url}: cannot connect: {_reason(exc)}") from None
+    finally:
+        probe.close()
+    return docker.APIClient(version=version, timeout=60, **kwargs)
+
+
+class DockerEngine:
+    """A Swarm manager's Docker Engine."""
+
+    def __init__(self, base_url: str, client: docker.APIClient | None = None) -> None:
+        self.url = base_url
+        self._connected = client
+        self._what = f"Docker Engine at {base_url}"
+        self._cluster: str | None = None
+
+    @property
+    def _client(self) -> docker.APIClient:
+        """Connected on first use: choosing a backend must not touch the network."""
+        if self._connected is None:
+            self._connected = connect(self.url)
+        return self._connected
+
+    @property
+    def cluster(self) -> str:
+        """The Swarm cluster id: a plan applies to its own cluster, whatever address names it."""
+        if self._cluster is None:
+            info = self._call(self._client.inspect_swarm)
+            if not info or not info.get("ID"):
+                raise ApiError(f"{self._what}: not a Swarm manager (run 'docker swarm init')")
+            self._cluster = str(info["ID"])
+        return self._cluster
+
+    @property
+    def target(self) -> Target:
+        return Target(TargetKind.DOCKER, self.url, self.cluster)
+
+    def inventory(self) -> Inventory:
+        raw = self._call(self._client.services)
+        return from_docker(raw, f"{self._what}: GET /services", self.target)
+
+    def redeploy(self, action: Action) -> str:
+        """Write ``spec_image@target_digest`` into the live spec; retry Swarm's version bumps."""
+        if action.target_digest is None:
+            raise ApiError(f"{action.service}: the plan has no target digest to deploy")
+        image = f"{action.spec_image}@{action.target_digest}"
+        for _ in range(UPDATE_RETRIES):
+            service = self._call(self._client.inspect_service, action.service.id)
+            spec = service["Spec"]
+            if fingerprint(spec) != action.fingerprint:
+                raise ApiError(f"{action.service}: changed since the plan (stale): not updated")
+            new_spec = _with_image(spec, image)
+            try:
+                self._client.update_service(
+                    action.service.id,
+                    service["Version"]["Index"],
+                    **{_ARGUMENT[key]: new_spec.get(key) for key in _SPEC_KEYS},
+                )
+            except docker.errors.APIError as exc:
+                if OUT_OF_SEQUENCE in str(exc.explanation or exc):
+                    continue  # Swarm bumped the version itself: re-inspect, re-check, retry
+                raise ApiError(
+                    f"{self._what}: update of {action.service} failed: {_reason(exc)}"
+                ) from None
+            except requests.RequestException as exc:
+                raise ApiError(f"{self._what}: cannot reach the engine: {_reason(exc)}") from None
+            return f"update to {short_digest(action.target_digest)} started"
+        raise ApiError(
+            f"{action.service}: the version kept moving ({UPDATE_RETRIES} tries): not updated"
+        )
+
+    def wait(self, action: Action, deadline: float) -> str:
+        """Until the update completed and every running task runs the target digest."""
+        assert action.target_digest is not None
+        while True:
+            service = self._call(self._client.inspect_service, action.service.id)
+            status = service.get("UpdateStatus") or {}
+            state = status.get("State")
+            if state in FAILED_STATES:
+                raise ApiError(
+                    f"update {state}: {status.get('Message', '')}"
+                    f"{_task_error(self, action)}".strip()
+                )
+            tasks = self._call(
+                self._client.tasks,
+                filters={"service": action.service.id, "desired-state": "running"},
+            )
+            running = [t for t in tasks if t.get("Status", {}).get("State") == "running"]
+            on_target = [t for t in running if _task_digest(t) == action.target_digest]
+            if state in (None, "completed") and running and len(on_target) == len(tasks):
+                digest = short_digest(action.target_digest)
+                return f"converged: {len(on_target)} task(s) running {digest}"
+            if time.monotonic() >= deadline:
+                raise ApiError(
+                    f"timed out waiting for the update (state {state or 'none'}, "
+                    f"{len(on_target)}/{len(tasks)} task(s) on the new digest)"
+                    f"{_task_error(self, action)}"
+                )
+            time.sleep(POLL_INTERVAL)
+
+    def latest_task_error(self, service_id: str) -> str | None:
+        tasks = self._call(self._client.tasks, filters={"service": service_id})
+        failed = [t for t in tasks if t.get("Status", {}).get("Err")]
+        if not failed:
+            return None
+        latest = max(failed, key=lambda t: t.get("UpdatedAt", ""))
+        return str(latest["Status"]["Err"])
+
+    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except docker.errors.NotFound as exc:
+            raise ApiError(f"{self._what}: not found: {_reason(exc)}", status=404) from None
+        except docker.errors.APIError as exc:
+            raise ApiError(f"{self._what}: {_reason(exc)}", status=exc.status_code) from None
+        except (docker.errors.DockerException, requests.RequestException) as exc:
+            raise ApiError(f"{self._what}: cannot reach the engine: {_reason(exc)}") from None
+
+
+_ARGUMENT = {
+    "Name": "name",
+    "Labels": "labels",
+    "TaskTemplate": "task_template",
+    "Mode": "mode",
+    "UpdateConfig": "update_config",
+    "RollbackConfig": "rollback_config",
+    "EndpointSpec": "endpoint_spec",
+}
+
+
+def _with_image(spec: Mapping[str, Any], image: str) -> dict[str, Any]:
+    new = dict(spec)
+    template = dict(spec["TaskTemplate"])
+    template["ContainerSpec"] = {**template["ContainerSpec"], "Image": image}
+    if "Networks" in spec and "Networks" not in template:
+        template["Networks"] = spec["Networks"]  # the deprecated top-level field moves here
+    new["TaskTemplate"] = template
+    return new
+
+
+def _task_digest(task: Mapping[str, Any]) -> str | None:
+    image = task.get("Spec", {}).get("ContainerSpec", {}).get("Image", "")
+    return split_image(image)[1]
+
+
+def _task_error(engine: DockerEngine, action: Action) -> str:
+    error = engine.latest_task_error(action.service.id)
+    return f"; task error: {error}" if error else ""
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, docker.errors.APIError) and exc.explanation:
+        return str(exc.explanation)
+    text = str(exc)
+    if "Connection refused" in text or "No such file or directory" in text:
+        return "connection refused (is dockerd running, and is this its socket?)"
+    return text.split("\n", maxsplit=1)[0][:200]
+
+
+def check_host(url: str) -> str:
+    if not url.startswith(("unix://", "tcp://", "http://", "https://", "ssh://", "npipe://")):
+        raise ConfigError(f"invalid Docker host {url!r}: expected unix:///path or tcp://host:port")
+    return url

@@ -1,0 +1,416 @@
+"""End to end against a private dockerd in swarm mode and the real registry."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+import yaml
+
+from images import image
+from servers import Dockerd, NotificationReceiver, Registry, wait_until
+
+Run = Callable[..., Any]
+
+
+@pytest.fixture(scope="module")
+def api(dockerd: Dockerd) -> Iterator[docker.APIClient]:
+    client = docker.APIClient(base_url=dockerd.host, version="auto")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def make_service(dockerd: Dockerd, api: docker.APIClient) -> Iterator[Callable[..., str]]:
+    created: list[str] = []
+
+    def make(name: str, image_ref: str, *options: str) -> str:
+        dockerd.docker(
+            "service",
+            "create",
+            "--detach",
+            "--name",
+            name,
+            "--update-monitor",
+            "2s",
+            *options,
+            image_ref,
+        )
+        created.append(name)
+        wait_until(lambda: running_digests(api, name), 60, f"service {name} to run")
+        return spec_image(api, name)
+
+    yield make
+    for name in created:
+        dockerd.docker("service", "rm", name, check=False)
+
+
+def spec_image(api: docker.APIClient, name: str) -> str:
+    return str(api.inspect_service(name)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"])
+
+
+def running_digests(api: docker.APIClient, name: str) -> set[str]:
+    tasks = api.tasks(filters={"service": name, "desired-state": "running"})
+    return {
+        t["Spec"]["ContainerSpec"]["Image"].partition("@")[2]
+        for t in tasks
+        if t["Status"]["State"] == "running"
+    }
+
+
+def notification_file(
+    notifications: NotificationReceiver, repository: str, tag: str, digest: str, path: Path
+) -> str:
+    """The envelope the registry really POSTed for this push, saved as a user's CI would."""
+
+    def delivered() -> list[dict[str, Any]]:
+        return [
+            body
+            for body in notifications.manifest_pushes(repository, tag)
+            if any(e["target"].get("digest") == digest for e in body["events"])
+        ]
+
+    [envelope, *_] = wait_until(
+        delivered, 30, f"the registry's notification for {repository}:{tag}"
+    )
+    path.write_text(json.dumps(envelope))
+    return str(path)
+
+
+def test_webhook_plan_apply_wait(
+    registry: Registry,
+    dockerd: Dockerd,
+    api: docker.APIClient,
+    make_service: Callable[..., str],
+    notifications: NotificationReceiver,
+    cli_run: Run,
+    tmp_path: Path,
+) -> None:
+    repo = f"{registry.host}/e2e/web"
+    v1 = registry.push("e2e/web", "v1", image("e2e-web-v1"))
+    v2 = registry.push("e2e/web", "v2", image("e2e-web-v2"))
+    make_service("e2e-web", f"{repo}:v1")
+    make_service("e2e-web-v2", f"{repo}:v2")
+    make_service("e2e-optout", f"{repo}:v1", "--label", "cdhelper.redeploy=false")
+    new = registry.push("e2e/web", "v1", image("e2e-web-v1-new"))
+    event = notification_file(notifications, "e2e/web", "v1", new, tmp_path / "event.json")
+    # Distribution 2.8 labels its envelopes ...events.v1+json (the body is the same).
+    assert notifications.content_types[-1].startswith("application/vnd.docker.distribution.events.")
+
+    plan_path = tmp_path / "plan.yaml"
+    result = cli_run("plan", "--event", event, "--docker-host", dockerd.host, "-o", str(plan_path))
+    assert result.exit_code == 0, result.output
+    plan = yaml.safe_load(plan_path.read_text())
+    assert plan["target"]["kind"] == "docker" and plan["target"]["cluster"]
+    assert [
+        (a["service"]["name"], a["current_digest"], a["target_digest"]) for a in plan["actions"]
+    ] == [("e2e-web", v1, new)]
+    assert [s["service"]["name"] for s in plan["skipped"]] == ["e2e-optout"]
+
+    report = tmp_path / "report.json"
+    result = cli_run("apply", str(plan_path), "--wait", "--timeout", "120", "--report", str(report))
+    assert result.exit_code == 0, result.output
+    assert "converged: 1 task(s) running" in result.stdout
+    assert spec_image(api, "e2e-web") == f"{repo}:v1@{new}"
+    assert running_digests(api, "e2e-web") == {new}
+    assert spec_image(api, "e2e-web-v2") == f"{repo}:v2@{v2}"
+    assert spec_image(api, "e2e-optout") == f"{repo}:v1@{v1}"
+    assert json.loads(report.read_text())["results"][0]["outcome"] == "redeployed"
+
+    again = cli_run("apply", str(plan_path))
+    assert again.exit_code == 0, again.output
+    assert "already-done" in again.stdout
+
+
+def test_smart_plan_apply_mixed(
+    registry: Registry,
+    dockerd: Dockerd,
+    api: docker.APIClient,
+    make_service: Callable[..., str],
+    cli_run: Run,
+    tmp_path: Path,
+) -> None:
+    repo = f"{registry.host}/e2e/smart"
+    registry.push("e2e/smart", "v1", image("e2e-smart-v1"))
+    current = registry.push("e2e/smart", "v2", image("e2e-smart-v2"))
+    make_service("smart-behind", f"{repo}:v1")
+    make_service("smart-current", f"{repo}:v2")
+    new = registry.push("e2e/smart", "v1", image("e2e-smart-v1-new"))
+    plan_path = tmp_path / "plan.yaml"
+    result = cli_run(
+        "plan",
+        "--smart",
+        "--docker-host",
+        dockerd.host,
+        "--filter",
+        "name=smart-*",
+        "-o",
+        str(plan_path),
+        "--detailed-exitcode",
+    )
+    assert result.exit_code == 2, result.output
+    plan = yaml.safe_load(plan_path.read_text())
+    assert [a["service"]["name"] for a in plan["actions"]] == ["smart-behind"]
+    assert [s["service"]["name"] for s in plan["skipped"]] == ["smart-current"]
+    result = cli_run("apply", str(plan_path), "--wait")
+    assert result.exit_code == 0, result.output
+    assert running_digests(api, "smart-behind") == {new}
+    assert spec_image(api, "smart-current") == f"{repo}:v2@{current}"
+
+
+def test_stale_plan_is_refused_and_nothing_changes(
+    registry: Registry,
+    dockerd: Dockerd,
+    api: docker.APIClient,
+    make_service: Callable[..., str],
+    cli_run: Run,
+    tmp_path: Path,
+) -> None:
+    repo = f"{registry.host}/e2e/stale"
+    old = registry.push("e2e/stale", "v1", image("e2e-stale-v1"))
+    make_service("stale", f"{repo}:v1")
+    registry.push("e2e/stale", "v1", image("e2e-stale-v1-new"))
+    plan_path = tmp_path / "plan.yaml"
+    assert (
+        cli_run(
+            "plan",
+            "--smart",
+            "--docker-host",
+            dockerd.host,
+            "--filter",
+            "name=stale",
+            "-o",
+            str(plan_path),
+        ).exit_code
+        == 0
+    )
+    dockerd.docker("service", "update", "--detach", "--env-add", "CHANGED=1", "stale")
+    result = cli_run("apply", str(plan_path))
+    assert result.exit_code == 1
+    assert "Refusing the plan" in result.stdout
+    assert (
+        "stale           stale (" in result.stdout
+        and "spec changed since the plan" in result.stdout
+    )
+    assert spec_image(api, "stale") == f"{repo}:v1@{old}"
+
+
+def test_plan_during_a_rolling_update_applies_after_it(
+    registry: Registry,
+    dockerd: Dockerd,
+    api: docker.APIClient,
+    make_service: Callable[..., str],
+    cli_run: Run,
+    tmp_path: Path,
+) -> None:
+    repo = f"{registry.host}/e2e/rolling"
+    registry.push("e2e/rolling", "v1", image("e2e-rolling-v1"))
+    make_service("rolling", f"{repo}:v1", "--replicas", "2", "--update-delay", "2s")
+    new = registry.push("e2e/rolling", "v1", image("e2e-rolling-v1-new"))
+    # An unrelated update (an env var) rolls slowly; the plan is taken in the middle of it.
+    dockerd.docker("service", "update", "--detach", "--env-add", "ROLL=1", "rolling")
+    wait_until(
+        lambda: (
+            (api.inspect_service("rolling").get("UpdateStatus") or {}).get("State") == "updating"
+        ),
+        30,
+        "the update to start",
+    )
+    plan_path = tmp_path / "plan.yaml"
+    assert (
+        cli_run(
+            "plan",
+            "--smart",
+            "--docker-host",
+            dockerd.host,
+            "--filter",
+            "name=rolling",
+            "-o",
+            str(plan_path),
+        ).exit_code
+        == 0
+    )
+    planned_version = yaml.safe_load(plan_path.read_text())["actions"][0]["version"]
+    wait_until(
+        lambda: api.inspect_service("rolling")["UpdateStatus"]["State"] == "completed",
+        60,
+        "the unrelated update to finish",
+    )
+    assert api.inspect_service("rolling")["Version"]["Index"] != planned_version
+    result = cli_run("apply", str(plan_path), "--wait", "--timeout", "120")
+    assert result.exit_code == 0, result.output
+    assert running_digests(api, "rolling") == {new}
+
+
+def test_apply_deploys_the_planned_digest_not_a_newer_one(
+    registry: Registry,
+    dockerd: Dockerd,
+    api: docker.APIClient,
+    make_service: Callable[..., str],
+    cli_run: Run,
+    tmp_path: Path,
+) -> None:
+    repo = f"{registry.host}/e2e/moved"
+    registry.push("e2e/moved", "v1", image("e2e-moved-v1"))
+    make_service("moved", f"{repo}:v1")
+    planned = registry.push("e2e/moved", "v1", image("e2e-moved-planned"))
+    plan_path = tmp_path / "plan.yaml"
+    assert (
+        cli_run(
+            "plan",
+            "--smart",
+            "--docker-host",
+            dockerd.host,
+            "--filter",
+            "name=moved",
+            "-o",
+            str(plan_path),
+        ).exit_code
+        == 0
+    )
+    newer = registry.push("e2e/moved", "v1", image("e2e-moved-newer"))
+    assert newer != planned
+    result = cli_run("apply", str(plan_path), "--wait")
+    assert result.exit_code == 0, result.output
+    assert spec_image(api, "moved") == f"{repo}:v1@{planned}"
+    assert running_digests(api, "moved") == {planned}
+
+
+def test_failing_update_is_reported(
+    registry: Registry,
+    dockerd: Dockerd,
+    api: docker.APIClient,
+    make_service: Callable[..., str],
+    cli_run: Run,
+    tmp_path: Path,
+) -> None:
+    repo = f"{registry.host}/e2e/crash"
+    registry.push("e2e/crash", "v1", image("e2e-crash-v1"))
+    make_service("crash", f"{repo}:v1", "--update-failure-action", "pause")
+    registry.push("e2e/crash", "v1", image("e2e-crash-broken", cmd=("/bin/false",)))
+    plan_path = tmp_path / "plan.yaml"
+    assert (
+        cli_run(
+            "plan",
+            "--smart",
+            "--docker-host",
+            dockerd.host,
+            "--filter",
+            "name=crash",
+            "-o",
+            str(plan_path),
+        ).exit_code
+        == 0
+    )
+    report = tmp_path / "report.json"
+    result = cli_run("apply", str(plan_path), "--wait", "--timeout", "90", "--report", str(report))
+    assert result.exit_code == 1, result.output
+    assert "failed          crash (" in result.stdout
+    assert "update paused" in result.stdout
+    assert "task error: task: non-zero exit (1)" in result.stdout
+    assert json.loads(report.read_text())["status"] == "failed"
+
+
+def test_plan_for_another_cluster_is_refused(
+    registry: Registry,
+    dockerd: Dockerd,
+    make_service: Callable[..., str],
+    cli_run: Run,
+    tmp_path: Path,
+) -> None:
+    registry.push("e2e/cluster", "v1", image("e2e-cluster-v1"))
+    make_service("cluster", f"{registry.host}/e2e/cluster:v1")
+    registry.push("e2e/cluster", "v1", image("e2e-cluster-v1-new"))
+    plan_path = tmp_path / "plan.yaml"
+    assert (
+        cli_run(
+            "plan",
+            "--smart",
+            "--docker-host",
+            dockerd.host,
+            "--filter",
+            "name=cluster",
+            "-o",
+            str(plan_path),
+        ).exit_code
+        == 0
+    )
+    data = yaml.safe_load(plan_path.read_text())
+    data["target"]["cluster"] = "another-cluster-id"
+    plan_path.write_text(yaml.safe_dump(data))
+    result = cli_run("apply", str(plan_path))
+    assert result.exit_code == 1
+    assert (
+        "refusing to apply: the plan was made for Swarm cluster another-cluster-id" in result.stderr
+    )
+
+
+def test_swarmpit_backend_end_to_end(
+    registry: Registry,
+    dockerd: Dockerd,
+    api: docker.APIClient,
+    make_service: Callable[..., str],
+    notifications: NotificationReceiver,
+    cli_run: Run,
+    tmp_path: Path,
+) -> None:
+    from swarmpit_server import SwarmpitServer
+
+    repo = f"{registry.host}/e2e/sp"
+    v1 = registry.push("e2e/sp", "v1", image("e2e-sp-v1"))
+    make_service("sp-web", f"{repo}:v1")
+    make_service("sp-optout", f"{repo}:v1", "--label", "cdhelper.redeploy=false")
+    new = registry.push("e2e/sp", "v1", image("e2e-sp-v1-new"))
+    event = notification_file(notifications, "e2e/sp", "v1", new, tmp_path / "event.json")
+    server = SwarmpitServer(dockerd.host, token="jwt-for-tests")
+    env = {"CDHELPER_SWARMPIT_TOKEN": "Bearer jwt-for-tests"}
+    try:
+        plan_path = tmp_path / "plan.yaml"
+        result = cli_run(
+            "plan",
+            "--event",
+            event,
+            "--swarmpit-url",
+            server.url + "/api",
+            "-o",
+            str(plan_path),
+            env=env,
+        )
+        assert result.exit_code == 0, result.output
+        plan = yaml.safe_load(plan_path.read_text())
+        assert plan["target"] == {"kind": "swarmpit", "url": server.url, "cluster": None}
+        assert [a["service"]["name"] for a in plan["actions"]] == ["sp-web"]
+        assert "jwt-for-tests" not in plan_path.read_text()
+
+        dry = cli_run("apply", str(plan_path), "--dry-run", env=env)
+        assert dry.exit_code == 0, dry.output
+        assert server.redeploys == []
+
+        result = cli_run("apply", str(plan_path), env=env)
+        assert result.exit_code == 0, result.output
+        sid = api.inspect_service("sp-web")["ID"]
+        assert server.redeploys == [(sid, "v1")]
+        wait_until(lambda: running_digests(api, "sp-web") == {new}, 60, "sp-web on the new digest")
+        assert spec_image(api, "sp-optout") == f"{repo}:v1@{v1}"
+
+        again = cli_run("apply", str(plan_path), env=env)  # the service runs target_digest now
+        assert again.exit_code == 0, again.output
+        assert "already-done" in again.stdout
+        assert len(server.redeploys) == 1
+
+        wrong = cli_run(
+            "plan",
+            "--event",
+            event,
+            "--swarmpit-url",
+            server.url,
+            env={"CDHELPER_SWARMPIT_TOKEN": "nope"},
+        )
+        assert wrong.exit_code == 1
+        assert "answered HTTP 401" in wrong.stderr and "nope" not in wrong.stderr
+    finally:
+        server.close()

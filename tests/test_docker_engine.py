@@ -1,0 +1,168 @@
+"""Fault injection for the Docker Engine backend; the real daemon runs in tests/integration."""
+
+from __future__ import annotations
+
+import copy
+import gc
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import docker.errors
+import pytest
+import requests
+
+from cdhelper.docker_engine import DockerEngine, check_host, connect
+from cdhelper.errors import ApiError, ConfigError
+from cdhelper.inventory import fingerprint
+
+from helpers import DATA, digest, make_action
+
+SERVICE = json.loads((DATA / "docker-engine-services.json").read_text())[3]  # "web"
+NEW = digest("2")
+
+
+def out_of_sequence() -> docker.errors.APIError:
+    response = requests.Response()
+    response.status_code = 500
+    return docker.errors.APIError("500", response, explanation="rpc error: update out of sequence")
+
+
+@dataclass
+class FakeClient:
+    """Stands in for docker.APIClient: scripted answers, recorded updates."""
+
+    service: dict[str, Any]
+    update_errors: list[Exception] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    bump_on_inspect: bool = False
+
+    def inspect_swarm(self) -> dict[str, str]:
+        return {"ID": "cluster-1"}
+
+    def services(self) -> list[dict[str, Any]]:
+        return [self.service]
+
+    def inspect_service(self, _: str) -> dict[str, Any]:
+        if self.bump_on_inspect:
+            self.service["Version"]["Index"] += 1
+        return copy.deepcopy(self.service)
+
+    def update_service(self, sid: str, version: int, **spec: Any) -> None:
+        if self.update_errors:
+            raise self.update_errors.pop(0)
+        self.updates.append({"id": sid, "version": version, **spec})
+
+    def tasks(self, filters: dict[str, str]) -> list[dict[str, Any]]:
+        return []
+
+
+def action_for(service: dict[str, Any]) -> Any:
+    from cdhelper.inventory import Target, TargetKind, from_docker
+
+    [live] = from_docker([service], "x", Target(TargetKind.DOCKER)).services
+    return make_action(live.id, tag="v1", target=NEW, live=live)
+
+
+def test_redeploy_writes_the_digest_into_the_whole_spec() -> None:
+    client = FakeClient(copy.deepcopy(SERVICE))
+    engine = DockerEngine("unix:///x.sock", client=client)
+    message = engine.redeploy(action_for(SERVICE))
+    assert message == "update to sha256:222222222222 started"
+    [update] = client.updates
+    assert update["version"] == SERVICE["Version"]["Index"]
+    assert update["task_template"]["ContainerSpec"]["Image"] == f"127.0.0.1:5000/app:v1@{NEW}"
+    assert update["name"] == "web" and update["mode"] == SERVICE["Spec"]["Mode"]
+    assert engine.target.cluster == "cluster-1"
+
+
+def test_out_of_sequence_with_the_same_spec_is_retried() -> None:
+    client = FakeClient(
+        copy.deepcopy(SERVICE), update_errors=[out_of_sequence()], bump_on_inspect=True
+    )
+    engine = DockerEngine("unix:///x.sock", client=client)
+    engine.redeploy(action_for(SERVICE))
+    assert [u["version"] for u in client.updates] == [SERVICE["Version"]["Index"] + 2]
+
+
+def test_out_of_sequence_after_a_real_change_fails_as_stale() -> None:
+    client = FakeClient(copy.deepcopy(SERVICE), update_errors=[out_of_sequence()])
+    engine = DockerEngine("unix:///x.sock", client=client)
+    action = action_for(SERVICE)
+
+    original = client.update_service
+
+    def change_then_fail(sid: str, version: int, **spec: Any) -> None:
+        client.service["Spec"]["Labels"] = {"changed": "yes"}
+        original(sid, version, **spec)
+
+    client.update_service = change_then_fail  # type: ignore[method-assign]
+    with pytest.raises(ApiError, match=r"changed since the plan \(stale\): not updated"):
+        engine.redeploy(action)
+    assert client.updates == []
+
+
+def test_version_that_never_settles_gives_up() -> None:
+    client = FakeClient(copy.deepcopy(SERVICE), update_errors=[out_of_sequence()] * 9)
+    engine = DockerEngine("unix:///x.sock", client=client)
+    with pytest.raises(ApiError, match="the version kept moving"):
+        engine.redeploy(action_for(SERVICE))
+
+
+def test_other_update_errors_are_named() -> None:
+    response = requests.Response()
+    response.status_code = 400
+    error = docker.errors.APIError("400", response, explanation="invalid spec")
+    engine = DockerEngine(
+        "unix:///x.sock", client=FakeClient(copy.deepcopy(SERVICE), update_errors=[error])
+    )
+    with pytest.raises(ApiError, match="update of web .* failed: invalid spec"):
+        engine.redeploy(action_for(SERVICE))
+
+
+def test_no_target_digest_is_refused() -> None:
+    engine = DockerEngine("unix:///x.sock", client=FakeClient(copy.deepcopy(SERVICE)))
+    with pytest.raises(ApiError, match="no target digest"):
+        engine.redeploy(make_action("x", target=None))
+
+
+def test_wait_times_out_with_the_state() -> None:
+    service = copy.deepcopy(SERVICE)
+    service["UpdateStatus"] = {"State": "updating"}
+    engine = DockerEngine("unix:///x.sock", client=FakeClient(service))
+    with pytest.raises(ApiError, match=r"timed out waiting for the update \(state updating, 0/0"):
+        engine.wait(action_for(SERVICE), deadline=0)
+
+
+def test_not_a_swarm_manager() -> None:
+    client = FakeClient(copy.deepcopy(SERVICE))
+    client.inspect_swarm = lambda: {}  # type: ignore[method-assign]
+    with pytest.raises(ApiError, match="not a Swarm manager"):
+        _ = DockerEngine("unix:///x.sock", client=client).target
+
+
+# docker-py's unix socket adapter leaks the socket of a refused connection: collect it here.
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_unreachable_engine_is_a_clear_error(tmp_path: Any) -> None:
+    client = docker.APIClient(base_url=f"unix://{tmp_path}/none.sock", version="1.41")
+    engine = DockerEngine(f"unix://{tmp_path}/none.sock", client=client)
+    with pytest.raises(ApiError, match="cannot reach the engine: connection refused"):
+        engine.inventory()
+    client.close()
+    with pytest.raises(ApiError, match="cannot connect: connection refused"):
+        connect(f"unix://{tmp_path}/none.sock")
+    with pytest.raises(ApiError, match="cannot connect: connection refused"):
+        DockerEngine(f"unix://{tmp_path}/none.sock").inventory()
+    gc.collect()
+
+
+@pytest.mark.parametrize("url", ["unix:///var/run/docker.sock", "tcp://127.0.0.1:2376"])
+def test_check_host(url: str) -> None:
+    assert check_host(url) == url
+    with pytest.raises(ConfigError, match="invalid Docker host"):
+        check_host("/var/run/docker.sock")
+
+
+def test_fingerprint_is_of_the_spec() -> None:
+    assert action_for(SERVICE).fingerprint == fingerprint(SERVICE["Spec"])
