@@ -30,6 +30,7 @@ from cdhelper.errors import CdhelperError, UsageError
 from cdhelper.inventory import TargetKind
 from cdhelper.registry import RegistryClient
 from cdhelper.swarmpit import Swarmpit
+from cdhelper.tags import release_tags
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -268,6 +269,7 @@ def show(plan_file: str, fmt: str) -> None:
     help="With --wait: the limit for the whole apply.",
 )
 @click.option("--report", "report_file", metavar="FILE", help="Write a JSON result per action.")
+@click.option("--junit", "junit_file", metavar="FILE", help="Write a JUnit XML report.")
 def apply(
     plan_file: str,
     swarmpit_url: str | None,
@@ -276,6 +278,7 @@ def apply(
     wait: bool,
     timeout: float,
     report_file: str | None,
+    junit_file: str | None,
 ) -> None:
     """Apply exactly the actions of a reviewed plan; refuse it if it went stale."""
     reviewed = plan.load(plan_file)
@@ -293,9 +296,20 @@ def apply(
     )
     if report_file:
         emit(documents.dump_json(report.apply_report(result, plan_file)), report_file)
+    if junit_file:
+        emit(report.apply_junit(result, reviewed, _now()), junit_file)
     click.echo(report.apply_text(result), nl=False)
     if not result.ok:
         sys.exit(EXIT_ERROR)
+
+
+@cli.command()
+@click.argument("version")
+@click.option("--commit", required=True, metavar="SHA", help="The commit the image is built from.")
+def tags(version: str, commit: str) -> None:
+    """Print the image tags of the release convention for VERSION, one per line."""
+    for tag in release_tags(version, commit):
+        click.echo(tag)
 
 
 def emit(text: str, output: str | None) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
+from datetime import datetime
 from typing import Any
+from xml.etree import ElementTree
 
 from cdhelper import __version__, documents
 from cdhelper.applier import ApplyResult, Outcome, Status
@@ -135,6 +137,53 @@ def apply_text(result: ApplyResult) -> str:
         else "Summary: nothing to do"
     )
     return "\n".join(lines) + "\n"
+
+
+def apply_junit(result: ApplyResult, plan: Plan, now: datetime) -> str:
+    """JUnit XML for Jenkins and GitHub test reporters: one test case per planned service."""
+    suite_name = f"cdhelper apply ({result.target.describe()})"
+    suite = ElementTree.Element("testsuite", name=suite_name, timestamp=format_time(now) or "")
+    classname = f"cdhelper.{result.target.kind.value}"
+    if result.status is Status.REFUSED:
+        case = ElementTree.SubElement(suite, "testcase", classname=classname, name="plan is fresh")
+        failure = ElementTree.SubElement(
+            case,
+            "failure",
+            type="refused",
+            message="plan refused: the services changed since it was made; nothing was changed",
+        )
+        failure.text = "Make a new plan and review it."
+    for item in result.results:
+        case = ElementTree.SubElement(
+            suite, "testcase", classname=classname, name=str(item.action.service)
+        )
+        if item.outcome in (Outcome.FAILED, Outcome.STALE):
+            failure = ElementTree.SubElement(
+                case, "failure", type=item.outcome.value, message=_one_line(item.message)
+            )
+            failure.text = item.message
+        elif item.outcome is Outcome.NOT_APPLIED:
+            ElementTree.SubElement(case, "skipped", message=item.message)
+        else:
+            ElementTree.SubElement(
+                case, "system-out"
+            ).text = f"{item.outcome.value}: {item.message}"
+    for skip in plan.skipped:
+        case = ElementTree.SubElement(
+            suite, "testcase", classname=classname, name=str(skip.service)
+        )
+        ElementTree.SubElement(case, "skipped", message=skip.reason)
+    cases = suite.findall("testcase")
+    suite.set("tests", str(len(cases)))
+    suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
+    suite.set("skipped", str(sum(1 for c in cases if c.find("skipped") is not None)))
+    suite.set("errors", "0")
+    root = ElementTree.Element("testsuites", name="cdhelper")
+    for key in ("tests", "failures", "skipped", "errors"):
+        root.set(key, suite.get(key, "0"))
+    root.append(suite)
+    ElementTree.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, "unicode") + "\n"
 
 
 def registry_stats(stats: Stats) -> str:

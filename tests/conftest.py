@@ -16,13 +16,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 from click.testing import CliRunner
+from swarm import running_digests, spec_image
 
 from cdhelper.cli import cli
 
 from helpers import DATA
-from servers import Dockerd, NotificationReceiver, Registry, servers_available
+from servers import Dockerd, NotificationReceiver, Registry, servers_available, wait_until
 
 _real_connect = socket.socket.connect
 
@@ -134,3 +136,35 @@ def cli_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., An
         return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def api(dockerd: Dockerd) -> Iterator[docker.APIClient]:
+    client = docker.APIClient(base_url=dockerd.host, version="auto")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def make_service(dockerd: Dockerd, api: docker.APIClient) -> Iterator[Callable[..., str]]:
+    created: list[str] = []
+
+    def make(name: str, image_ref: str, *options: str) -> str:
+        dockerd.docker(
+            "service",
+            "create",
+            "--detach",
+            "--name",
+            name,
+            "--update-monitor",
+            "2s",
+            *options,
+            image_ref,
+        )
+        created.append(name)
+        wait_until(lambda: running_digests(api, name), 60, f"service {name} to run")
+        return spec_image(api, name)
+
+    yield make
+    for name in created:
+        dockerd.docker("service", "rm", name, check=False)

@@ -426,3 +426,18 @@ def test_bad_event_with_docker_host_calls_nothing(runner: CliRunner, tmp_path: P
     )
     assert result.exit_code == 1
     assert "unknown payload" in result.stderr
+
+
+def test_apply_junit(runner: CliRunner, tmp_path: Path, swarmpit: requests_mock.Mocker) -> None:
+    from xml.etree import ElementTree
+
+    plan_file = _plan(runner, tmp_path)
+    junit = tmp_path / "junit.xml"
+    result = runner.invoke(
+        cli, ["apply", str(plan_file), "--swarmpit-url", SP, "--junit", str(junit)]
+    )
+    assert result.exit_code == 0, result.output
+    suite = ElementTree.parse(junit).getroot().find("testsuite")
+    assert suite is not None
+    assert [c.get("name") for c in suite.findall("testcase")] == ["int_cd-helper (k3q9z1)"]
+    assert suite.get("failures") == "0"

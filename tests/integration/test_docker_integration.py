@@ -3,82 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import docker
-import pytest
 import yaml
+from swarm import notification_file, running_digests, spec_image
 
 from images import image
 from servers import Dockerd, NotificationReceiver, Registry, wait_until
 
 Run = Callable[..., Any]
-
-
-@pytest.fixture(scope="module")
-def api(dockerd: Dockerd) -> Iterator[docker.APIClient]:
-    client = docker.APIClient(base_url=dockerd.host, version="auto")
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def make_service(dockerd: Dockerd, api: docker.APIClient) -> Iterator[Callable[..., str]]:
-    created: list[str] = []
-
-    def make(name: str, image_ref: str, *options: str) -> str:
-        dockerd.docker(
-            "service",
-            "create",
-            "--detach",
-            "--name",
-            name,
-            "--update-monitor",
-            "2s",
-            *options,
-            image_ref,
-        )
-        created.append(name)
-        wait_until(lambda: running_digests(api, name), 60, f"service {name} to run")
-        return spec_image(api, name)
-
-    yield make
-    for name in created:
-        dockerd.docker("service", "rm", name, check=False)
-
-
-def spec_image(api: docker.APIClient, name: str) -> str:
-    return str(api.inspect_service(name)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"])
-
-
-def running_digests(api: docker.APIClient, name: str) -> set[str]:
-    tasks = api.tasks(filters={"service": name, "desired-state": "running"})
-    return {
-        t["Spec"]["ContainerSpec"]["Image"].partition("@")[2]
-        for t in tasks
-        if t["Status"]["State"] == "running"
-    }
-
-
-def notification_file(
-    notifications: NotificationReceiver, repository: str, tag: str, digest: str, path: Path
-) -> str:
-    """The envelope the registry really POSTed for this push, saved as a user's CI would."""
-
-    def delivered() -> list[dict[str, Any]]:
-        return [
-            body
-            for body in notifications.manifest_pushes(repository, tag)
-            if any(e["target"].get("digest") == digest for e in body["events"])
-        ]
-
-    [envelope, *_] = wait_until(
-        delivered, 30, f"the registry's notification for {repository}:{tag}"
-    )
-    path.write_text(json.dumps(envelope))
-    return str(path)
 
 
 def test_webhook_plan_apply_wait(
