@@ -206,10 +206,11 @@ def plan_command(
         scope = filters.parse_filters(filter_texts)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    pushes = events.load_events(event_files)  # bad payloads fail before anything is called
     request = jobs.PlanRequest(
         mode=plan.Mode.SMART if smart else plan.Mode.WEBHOOK,
         source=targets.source(inventory_file, swarmpit_url, docker_host),
-        event_files=event_files,
+        pushes=pushes,
         policy=policy,
         filters=scope,
         resolve_digests=resolve_digests,
@@ -218,8 +219,6 @@ def plan_command(
         ),
         parallel=parallel,
     )
-    if not smart:
-        events.load_events(event_files)  # bad payloads fail before anything is called
     outcome = jobs.make_plan(request, _now())
     result = outcome.plan
     emit(plan.dumps(result), output)

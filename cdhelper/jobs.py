@@ -9,8 +9,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from cdhelper import events, planner
+from cdhelper import planner
 from cdhelper.errors import ApiError
+from cdhelper.events import PushEvent
 from cdhelper.filters import Filter, in_scope
 from cdhelper.inventory import Service, TargetKind
 from cdhelper.plan import Action, Mode, Plan
@@ -26,7 +27,7 @@ DEFAULT_PARALLEL = 8
 class PlanRequest:
     mode: Mode
     source: Source
-    event_files: Sequence[str] = ()
+    pushes: Sequence[PushEvent] = ()  # webhook mode: read and validated before any call
     policy: Policy = field(default_factory=Policy)
     filters: Sequence[Filter] = ()
     resolve_digests: bool = False
@@ -42,7 +43,7 @@ class PlanOutcome:
 
 
 def make_plan(request: PlanRequest, now: datetime) -> PlanOutcome:
-    pushes = events.load_events(request.event_files) if request.mode is Mode.WEBHOOK else []
+    pushes = list(request.pushes) if request.mode is Mode.WEBHOOK else []
     live = request.source.read()
     services = [s for s in live.services if in_scope(s, request.filters)]
     client: RegistryClient | None = None

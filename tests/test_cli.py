@@ -441,3 +441,11 @@ def test_apply_junit(runner: CliRunner, tmp_path: Path, swarmpit: requests_mock.
     assert suite is not None
     assert [c.get("name") for c in suite.findall("testcase")] == ["int_cd-helper (k3q9z1)"]
     assert suite.get("failures") == "0"
+
+
+def test_plan_reads_the_event_from_stdin_once(runner: CliRunner) -> None:
+    result = runner.invoke(
+        cli, ["plan", "--event", "-", "--inventory", SWARMPIT], input=Path(HUB).read_text()
+    )
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load(result.stdout)["actions"][0]["service"]["id"] == "k3q9z1"

@@ -17,6 +17,15 @@ from servers import Dockerd, NotificationReceiver, Registry, wait_until
 Run = Callable[..., Any]
 
 
+def smart_plan(cli_run: Run, dockerd: Dockerd, name: str, directory: Path) -> Path:
+    """``plan --smart`` for the one service ``name``, as a file, as a user would run it."""
+    path = directory / "plan.yaml"
+    args = ["--docker-host", dockerd.host, "--filter", f"name={name}", "-o", str(path)]
+    result = cli_run("plan", "--smart", *args)
+    assert result.exit_code == 0, result.output
+    return path
+
+
 def test_webhook_plan_apply_wait(
     registry: Registry,
     dockerd: Dockerd,
@@ -110,20 +119,7 @@ def test_stale_plan_is_refused_and_nothing_changes(
     old = registry.push("e2e/stale", "v1", image("e2e-stale-v1"))
     make_service("stale", f"{repo}:v1")
     registry.push("e2e/stale", "v1", image("e2e-stale-v1-new"))
-    plan_path = tmp_path / "plan.yaml"
-    assert (
-        cli_run(
-            "plan",
-            "--smart",
-            "--docker-host",
-            dockerd.host,
-            "--filter",
-            "name=stale",
-            "-o",
-            str(plan_path),
-        ).exit_code
-        == 0
-    )
+    plan_path = smart_plan(cli_run, dockerd, "stale", tmp_path)
     dockerd.docker("service", "update", "--detach", "--env-add", "CHANGED=1", "stale")
     result = cli_run("apply", str(plan_path))
     assert result.exit_code == 1
@@ -156,20 +152,7 @@ def test_plan_during_a_rolling_update_applies_after_it(
         30,
         "the update to start",
     )
-    plan_path = tmp_path / "plan.yaml"
-    assert (
-        cli_run(
-            "plan",
-            "--smart",
-            "--docker-host",
-            dockerd.host,
-            "--filter",
-            "name=rolling",
-            "-o",
-            str(plan_path),
-        ).exit_code
-        == 0
-    )
+    plan_path = smart_plan(cli_run, dockerd, "rolling", tmp_path)
     planned_version = yaml.safe_load(plan_path.read_text())["actions"][0]["version"]
     wait_until(
         lambda: api.inspect_service("rolling")["UpdateStatus"]["State"] == "completed",
@@ -194,20 +177,7 @@ def test_apply_deploys_the_planned_digest_not_a_newer_one(
     registry.push("e2e/moved", "v1", image("e2e-moved-v1"))
     make_service("moved", f"{repo}:v1")
     planned = registry.push("e2e/moved", "v1", image("e2e-moved-planned"))
-    plan_path = tmp_path / "plan.yaml"
-    assert (
-        cli_run(
-            "plan",
-            "--smart",
-            "--docker-host",
-            dockerd.host,
-            "--filter",
-            "name=moved",
-            "-o",
-            str(plan_path),
-        ).exit_code
-        == 0
-    )
+    plan_path = smart_plan(cli_run, dockerd, "moved", tmp_path)
     newer = registry.push("e2e/moved", "v1", image("e2e-moved-newer"))
     assert newer != planned
     result = cli_run("apply", str(plan_path), "--wait")
@@ -228,20 +198,7 @@ def test_failing_update_is_reported(
     registry.push("e2e/crash", "v1", image("e2e-crash-v1"))
     make_service("crash", f"{repo}:v1", "--update-failure-action", "pause")
     registry.push("e2e/crash", "v1", image("e2e-crash-broken", cmd=("/bin/false",)))
-    plan_path = tmp_path / "plan.yaml"
-    assert (
-        cli_run(
-            "plan",
-            "--smart",
-            "--docker-host",
-            dockerd.host,
-            "--filter",
-            "name=crash",
-            "-o",
-            str(plan_path),
-        ).exit_code
-        == 0
-    )
+    plan_path = smart_plan(cli_run, dockerd, "crash", tmp_path)
     report = tmp_path / "report.json"
     result = cli_run("apply", str(plan_path), "--wait", "--timeout", "90", "--report", str(report))
     assert result.exit_code == 1, result.output
@@ -261,20 +218,7 @@ def test_plan_for_another_cluster_is_refused(
     registry.push("e2e/cluster", "v1", image("e2e-cluster-v1"))
     make_service("cluster", f"{registry.host}/e2e/cluster:v1")
     registry.push("e2e/cluster", "v1", image("e2e-cluster-v1-new"))
-    plan_path = tmp_path / "plan.yaml"
-    assert (
-        cli_run(
-            "plan",
-            "--smart",
-            "--docker-host",
-            dockerd.host,
-            "--filter",
-            "name=cluster",
-            "-o",
-            str(plan_path),
-        ).exit_code
-        == 0
-    )
+    plan_path = smart_plan(cli_run, dockerd, "cluster", tmp_path)
     data = yaml.safe_load(plan_path.read_text())
     data["target"]["cluster"] = "another-cluster-id"
     plan_path.write_text(yaml.safe_dump(data))
