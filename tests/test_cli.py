@@ -449,3 +449,25 @@ def test_plan_reads_the_event_from_stdin_once(runner: CliRunner) -> None:
     )
     assert result.exit_code == 0, result.output
     assert yaml.safe_load(result.stdout)["actions"][0]["service"]["id"] == "k3q9z1"
+
+
+def test_python_dash_m(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "cdhelper", "validate", HUB],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("dockerhub\tdocker.io/dopplerdock/doppler-cd-helper:INT")
+    bad = subprocess.run(
+        [sys.executable, "-m", "cdhelper", "show", str(tmp_path / "none.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert bad.stderr == f"error: {tmp_path / 'none.yaml'}: no such file\n"

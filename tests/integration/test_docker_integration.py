@@ -294,3 +294,56 @@ def test_swarmpit_backend_end_to_end(
         assert "answered HTTP 401" in wrong.stderr and "nope" not in wrong.stderr
     finally:
         server.close()
+
+
+def test_private_registry_credentials_reach_the_swarm(
+    auth_registry: Registry,
+    dockerd: Dockerd,
+    api: docker.APIClient,
+    cli_run: Run,
+    tmp_path: Path,
+) -> None:
+    """Swarm must pull the new digest from a registry that wants a password: the update
+    carries X-Registry-Auth from the Docker config that cdhelper runs with.
+
+    The service is created without stored credentials (its first image is pulled by hand
+    beforehand), so only the credentials cdhelper sends can pull the new digest.
+    """
+    config = auth_registry.docker_config(tmp_path / "docker-config")
+    repo = f"{auth_registry.host}/private/svc"
+    first = auth_registry.push("private/svc", "v1", image("private-svc-v1"))
+    dockerd.docker("--config", str(config), "pull", f"{repo}:v1")
+    dockerd.docker(
+        "service",
+        "create",
+        "--detach",
+        "--no-resolve-image",
+        "--name",
+        "private-svc",
+        "--update-monitor",
+        "2s",
+        f"{repo}:v1@{first}",
+    )
+    try:
+        wait_until(lambda: running_digests(api, "private-svc"), 60, "private-svc to run")
+        new = auth_registry.push("private/svc", "v1", image("private-svc-v1-new"))
+        env = {"DOCKER_CONFIG": str(config)}
+        path = tmp_path / "plan.yaml"
+        result = cli_run(
+            "plan",
+            "--smart",
+            "--docker-host",
+            dockerd.host,
+            "--filter",
+            "name=private-svc",
+            "-o",
+            str(path),
+            env=env,
+        )
+        assert result.exit_code == 0, result.output
+        result = cli_run("apply", str(path), "--wait", "--timeout", "90", env=env)
+        assert result.exit_code == 0, result.output
+        assert running_digests(api, "private-svc") == {new}
+        assert "pa55word" not in result.output
+    finally:
+        dockerd.docker("service", "rm", "private-svc", check=False)
