@@ -143,10 +143,10 @@ def _from_registry(payload: Mapping[str, Any], where: str, base: str) -> Iterabl
                 normalise_repository(normalise_registry(host), target["repository"]),
                 target["tag"],
             )
-            timestamp = parse_time(event["timestamp"])
+            timestamp = parse_time(event["timestamp"]) if event.get("timestamp") else None
         except (ReferenceError, ValueError) as exc:
             raise InputError(f"{where}: {path}: {exc}") from None
-        yield PushEvent(EventSource.REGISTRY, image, target["digest"], timestamp, event["id"])
+        yield PushEvent(EventSource.REGISTRY, image, target["digest"], timestamp, event.get("id"))
 
 
 def is_deploy_signal(event: Mapping[str, Any]) -> bool:

@@ -196,3 +196,10 @@ def test_round_trip_through_plan_dict(load_data: Callable[[str], Any]) -> None:
 
 def test_parse_time_naive_is_utc() -> None:
     assert parse_time("2026-01-01T00:00:00") == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_registry_event_without_id_or_timestamp(load_data: Callable[[str], Any]) -> None:
+    push = _manifest_push(load_data)
+    del push["id"], push["timestamp"]
+    [event] = parse_document({"events": [push]}, "x")
+    assert (event.event_id, event.timestamp) == (None, None)
