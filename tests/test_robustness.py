@@ -15,6 +15,7 @@ from cdhelper import plan
 from cdhelper.errors import InputError
 from cdhelper.events import parse_document
 from cdhelper.inventory import parse_inventory
+
 from helpers import DATA
 
 JSON = st.recursive(
