@@ -34,7 +34,9 @@ FIXTURES = {
         "swarmpit-services.json",
     )
 }
-REPLACEMENTS = st.sampled_from([None, 0, -1, 1.5, "", "x", "Bad Value!", [], {}, True])
+REPLACEMENTS: st.SearchStrategy[Any] = st.sampled_from(
+    [None, 0, -1, 1.5, "", "x", "Bad Value!", [], {}, True]
+)
 
 
 def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
