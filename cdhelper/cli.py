@@ -90,7 +90,7 @@ def validate(event_files: Sequence[str], fmt: str) -> None:
         except CdhelperError as exc:
             failures.append(str(exc))
     if fmt == "json":
-        click.echo(documents.dump_json([e.to_dict() for e in found]), nl=False)
+        click.echo(documents.dump_json([report.event_fields(e) for e in found]), nl=False)
     else:
         for event in found:
             click.echo(

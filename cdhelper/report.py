@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 
 from cdhelper import __version__, documents
 from cdhelper.applier import ApplyResult, Outcome, Status
-from cdhelper.events import format_time
+from cdhelper.events import PushEvent, format_time
 from cdhelper.plan import Plan
 from cdhelper.reference import short_digest
 from cdhelper.registry import Stats
@@ -27,6 +27,16 @@ class Format(enum.Enum):
 
 def short(digest: str | None) -> str:
     return "unknown" if digest is None else short_digest(digest)
+
+
+def event_fields(event: PushEvent) -> dict[str, Any]:
+    """A push event for machines: its normalised parts and its plan form."""
+    return {
+        "registry": event.image.registry,
+        "repository": event.image.repository,
+        "tag": event.image.tag,
+        **event.to_dict(),
+    }
 
 
 def render_plan(plan: Plan, fmt: Format) -> str:

@@ -59,7 +59,18 @@ def test_validate(runner: CliRunner) -> None:
 def test_validate_json_from_stdin(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["validate", "--format", "json", "-"], input=Path(HUB).read_text())
     assert result.exit_code == 0
-    assert json.loads(result.stdout)[0]["image"] == "docker.io/dopplerdock/doppler-cd-helper:INT"
+    assert json.loads(result.stdout) == [
+        {
+            "registry": "docker.io",
+            "repository": "dopplerdock/doppler-cd-helper",
+            "tag": "INT",
+            "source": "dockerhub",
+            "image": "docker.io/dopplerdock/doppler-cd-helper:INT",
+            "digest": None,
+            "timestamp": "2021-04-16T23:06:31.000000Z",
+            "id": None,
+        }
+    ]
 
 
 def test_validate_reports_every_bad_file(runner: CliRunner, tmp_path: Path) -> None:
