@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -79,7 +80,13 @@ def dump_json(data: Any) -> str:
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """A schema shipped in ``schemas/`` (installed as the ``cdhelper.schemas`` package)."""
-    text = resources.files("cdhelper.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
+    filename = f"{name}.schema.json"
+    try:
+        text = resources.files("cdhelper.schemas").joinpath(filename).read_text("utf-8")
+    except ModuleNotFoundError:
+        # Run from a source checkout (python -m cdhelper in the repository): the schemas
+        # sit beside the package instead of inside it.
+        text = (Path(__file__).resolve().parent.parent / "schemas" / filename).read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

@@ -3,18 +3,15 @@
 One ``HEAD /v2/<name>/manifests/<tag>`` per reference, with all four manifest media types
 in ``Accept`` so a multi-arch tag answers with its index digest (the one Swarm pins), not
 a platform child. A HEAD costs no Docker Hub pull quota; GET (and sha256 of the body) is
-used only when a successful HEAD carries no digest. Auth follows ``WWW-Authenticate``:
-Bearer tokens (cached per scope until they expire) and Basic.
+used only when a successful HEAD carries no digest. Each registry is pinged once to learn
+how it authenticates (see :mod:`cdhelper.registry_auth`).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import ipaddress
-import re
 import threading
-import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,9 +19,10 @@ from dataclasses import dataclass, field
 import requests
 
 from cdhelper import http
-from cdhelper.credentials import Credential, CredentialStore
+from cdhelper.credentials import CredentialStore
 from cdhelper.errors import ApiError
 from cdhelper.reference import DOCKER_HUB, DOCKER_HUB_API, ImageRef
+from cdhelper.registry_auth import NO_AUTH, Challenge, RegistryAuth, parse_challenge
 
 MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -33,14 +31,6 @@ MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
 )
 ACCEPT = ", ".join(MANIFEST_TYPES)
-DEFAULT_TOKEN_LIFETIME = 60
-SCOPES_PER_TOKEN = 20  # token services take several scopes; keep the URL short
-NO_AUTH = "none"
-_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"|(\w+)=([^\s,]+)')
-
-
-class RegistryAuthError(ApiError):
-    """The registry refused us even after authenticating."""
 
 
 @dataclass(frozen=True)
@@ -50,24 +40,6 @@ class Lookup:
     digest: str | None = None
     missing: bool = False
     error: str | None = None
-
-
-@dataclass(frozen=True)
-class Challenge:
-    scheme: str  # "bearer" or "basic"
-    params: Mapping[str, str] = field(default_factory=dict)
-
-
-def parse_challenge(header: str) -> Challenge | None:
-    """``Bearer realm="...",service="...",scope="..."`` or ``Basic realm="..."``."""
-    scheme, _, rest = header.strip().partition(" ")
-    if not scheme:
-        return None
-    params = {}
-    for match in _CHALLENGE_PARAM.finditer(rest):
-        key = match.group(1) or match.group(3)
-        params[key.lower()] = match.group(2) if match.group(1) else match.group(4)
-    return Challenge(scheme.lower(), params)
 
 
 def is_loopback(registry: str) -> bool:
@@ -114,15 +86,18 @@ class RegistryClient:
         retry: http.RetryPolicy = http.DEFAULT_RETRY,
         pool_size: int = 10,
     ) -> None:
-        self._credentials = credentials or CredentialStore()
         self._insecure = {h.lower() for h in insecure}
         self._session = session or http.new_session(pool_size)
         self._timeouts = timeouts
         self._retry = retry
-        self._lock = threading.Lock()
-        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
-        self._challenges: dict[str, Challenge] = {}
         self.stats = Stats()
+        self._auth = RegistryAuth(
+            credentials or CredentialStore(),
+            self._session,
+            timeouts=timeouts,
+            retry=retry,
+            count=self.stats.count,
+        )
 
     def base_url(self, registry: str) -> str:
         host = DOCKER_HUB_API if registry == DOCKER_HUB else registry
@@ -170,15 +145,8 @@ class RegistryClient:
         else:
             http.check(response, f"registry {registry}")
             return  # pragma: no cover (check raises for every non-2xx)
-        with self._lock:
-            self._challenges[registry] = challenge
-        if challenge.scheme == "bearer":
-            scopes = [f"repository:{name}:pull" for name in repositories]
-            credential = self._credentials.get(registry)
-            for start in range(0, len(scopes), SCOPES_PER_TOKEN):
-                self._fetch_token(
-                    registry, challenge, scopes[start : start + SCOPES_PER_TOKEN], credential
-                )
+        self._auth.learn(registry, challenge)
+        self._auth.prefetch(registry, repositories)
 
     def lookup(self, ref: ImageRef) -> Lookup:
         """The digest ``ref``'s tag points to; errors become a Lookup, never an exception."""
@@ -205,15 +173,14 @@ class RegistryClient:
 
     def _send(self, method: str, url: str, ref: ImageRef) -> requests.Response:
         self.stats.count("manifest_heads" if method == "HEAD" else "manifest_gets")
-        scope = f"repository:{ref.repository}:pull"
-        headers = {"Accept": ACCEPT, **self._auth_header(ref.registry, scope)}
+        headers = {"Accept": ACCEPT, **self._auth.header(ref.registry, ref.repository)}
         response = self._request(method, url, ref.registry, headers)
         if response.status_code == 401 and "Authorization" not in headers:
+            # Not pinged first (or the registry changed its mind): learn, retry once.
             challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
             if challenge is not None:
-                with self._lock:
-                    self._challenges[ref.registry] = challenge
-                headers.update(self._auth_header(ref.registry, scope))
+                self._auth.learn(ref.registry, challenge)
+                headers.update(self._auth.header(ref.registry, ref.repository))
                 if "Authorization" in headers:
                     self.stats.count("manifest_heads" if method == "HEAD" else "manifest_gets")
                     response = self._request(method, url, ref.registry, headers)
@@ -236,97 +203,7 @@ class RegistryClient:
             allow_redirects=True,
         )
 
-    def _auth_header(self, registry: str, scope: str) -> dict[str, str]:
-        """The Authorization header for a registry whose challenge we know; {} if none."""
-        challenge = self._challenges.get(registry)
-        if challenge is None:
-            return {}
-        credential = self._credentials.get(registry)
-        if challenge.scheme == "basic":
-            if credential is None:
-                return {}
-            return {"Authorization": _basic(credential)}
-        if challenge.scheme == "bearer":
-            return {
-                "Authorization": f"Bearer {self._token(registry, challenge, scope, credential)}"
-            }
-        return {}
-
-    def _token(
-        self, registry: str, challenge: Challenge, scope: str, credential: Credential | None
-    ) -> str:
-        with self._lock:
-            cached = self._tokens.get((registry, scope))
-        if cached and cached[1] > time.monotonic():
-            return cached[0]
-        return self._fetch_token(registry, challenge, [scope], credential)
-
-    def _fetch_token(
-        self,
-        registry: str,
-        challenge: Challenge,
-        scopes: list[str],
-        credential: Credential | None,
-    ) -> str:
-        """One token for all ``scopes`` (anonymous, or with the registry's credential)."""
-        realm = challenge.params.get("realm")
-        if not realm:
-            raise ApiError(f"registry {registry}: Bearer challenge without a realm")
-        params: dict[str, str | list[str]] = {"scope": scopes}
-        if "service" in challenge.params:
-            params["service"] = challenge.params["service"]
-        headers = {"Authorization": _basic(credential)} if credential else {}
-        self.stats.count("token_requests")
-        what = f"token service of registry {registry}"
-        response = http.request(
-            self._session,
-            "GET",
-            realm,
-            what=what,
-            params=params,
-            headers=headers,
-            timeouts=self._timeouts,
-            retry=self._retry,
-        )
-        if response.status_code in (401, 403):
-            raise RegistryAuthError(_auth_message(registry, credential), response.status_code)
-        http.check(response, what)
-        try:
-            data = response.json()
-            token = str(data.get("token") or data.get("access_token") or "")
-            lifetime = float(data.get("expires_in") or DEFAULT_TOKEN_LIFETIME)
-        except (ValueError, AttributeError, TypeError):
-            token, lifetime = "", 0.0
-        if not token:
-            raise ApiError(f"{what} answered without a token")
-        # Renew a little early so a token never expires between the check and its use.
-        expires = time.monotonic() + max(lifetime - 5, 1)
-        with self._lock:
-            self._tokens.update(((registry, scope), (token, expires)) for scope in scopes)
-        return token
-
     def _check(self, response: requests.Response, ref: ImageRef) -> None:
         if response.status_code in (401, 403):
-            credential = self._credentials.get(ref.registry)
-            raise RegistryAuthError(
-                _auth_message(ref.registry, credential, ref), response.status_code
-            )
+            raise self._auth.refused(ref.registry, response.status_code, ref.repository)
         http.check(response, f"registry {ref.registry}")
-
-
-def _basic(credential: Credential) -> str:
-    raw = f"{credential.username}:{credential.password}".encode()
-    return "Basic " + base64.b64encode(raw).decode()
-
-
-def _auth_message(registry: str, credential: Credential | None, ref: ImageRef | None = None) -> str:
-    what = f" for {ref.repository}" if ref else ""
-    if credential is None:
-        return (
-            f"registry {registry} requires credentials{what}: run 'docker login {registry}' "
-            f"or add them to the Docker config.json (DOCKER_CONFIG)"
-        )
-    return (
-        f"registry {registry} refused the credentials of user {credential.username!r}{what}: "
-        f"check them with 'docker login {registry}'"
-    )

@@ -462,23 +462,26 @@ def test_plan_reads_the_event_from_stdin_once(runner: CliRunner) -> None:
     assert yaml.safe_load(result.stdout)["actions"][0]["service"]["id"] == "k3q9z1"
 
 
-def test_python_dash_m(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["installed", "checkout"])
+def test_python_dash_m(tmp_path: Path, where: str) -> None:
+    """``python -m cdhelper`` works installed, and from the root of a source checkout."""
     import subprocess
     import sys
 
-    done = subprocess.run(
-        [sys.executable, "-m", "cdhelper", "validate", HUB],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    cwd = tmp_path if where == "installed" else DATA.parent.parent
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cdhelper", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=cwd,
+        )
+
+    done = run("validate", HUB)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("dockerhub\tdocker.io/dopplerdock/doppler-cd-helper:INT")
-    bad = subprocess.run(
-        [sys.executable, "-m", "cdhelper", "show", str(tmp_path / "none.yaml")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    bad = run("show", str(tmp_path / "none.yaml"))
     assert bad.returncode == 1
     assert bad.stderr == f"error: {tmp_path / 'none.yaml'}: no such file\n"

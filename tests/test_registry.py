@@ -10,15 +10,8 @@ import requests_mock
 from cdhelper.credentials import Credential, CredentialStore
 from cdhelper.errors import ApiError
 from cdhelper.reference import ImageRef
-from cdhelper.registry import (
-    ACCEPT,
-    MANIFEST_TYPES,
-    Lookup,
-    RegistryAuthError,
-    RegistryClient,
-    is_loopback,
-    parse_challenge,
-)
+from cdhelper.registry import ACCEPT, MANIFEST_TYPES, Lookup, RegistryClient, is_loopback
+from cdhelper.registry_auth import RegistryAuthError
 
 from helpers import digest
 
@@ -183,17 +176,6 @@ def test_insecure_registries_use_http(requests_mock: requests_mock.Mocker) -> No
 )
 def test_is_loopback(registry: str, loopback: bool) -> None:
     assert is_loopback(registry) is loopback
-
-
-def test_parse_challenge() -> None:
-    parsed = parse_challenge('Bearer realm="https://a/token",service="s",scope="repository:x:pull"')
-    assert parsed is not None and parsed.scheme == "bearer"
-    assert parsed.params == {
-        "realm": "https://a/token",
-        "service": "s",
-        "scope": "repository:x:pull",
-    }
-    assert parse_challenge("") is None
 
 
 def test_ping_failure_fails_the_registry_once(requests_mock: requests_mock.Mocker) -> None:
