@@ -117,6 +117,7 @@ def validate(event_files: Sequence[str], fmt: str) -> None:
 @output_option
 def inventory(swarmpit_url: str | None, docker_host: str | None, output: str | None) -> None:
     """Snapshot the running services of a live target as JSON."""
+    _writable(output)
     backend = targets.live_source(swarmpit_url, docker_host)
     if backend is None:
         raise UsageError(
@@ -206,6 +207,7 @@ def plan_command(
         scope = filters.parse_filters(filter_texts)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    _writable(output)
     pushes = events.load_events(event_files)  # bad payloads fail before anything is called
     request = jobs.PlanRequest(
         mode=plan.Mode.SMART if smart else plan.Mode.WEBHOOK,
@@ -280,6 +282,7 @@ def apply(
     junit_file: str | None,
 ) -> None:
     """Apply exactly the actions of a reviewed plan; refuse it if it went stale."""
+    _writable(report_file, junit_file)
     reviewed = plan.load(plan_file)
     if wait and reviewed.target.kind is not TargetKind.DOCKER:
         raise UsageError("--wait needs a plan for a Docker Engine target")
@@ -309,6 +312,12 @@ def tags(version: str, commit: str) -> None:
     """Print the image tags of the release convention for VERSION, one per line."""
     for tag in release_tags(version, commit):
         click.echo(tag)
+
+
+def _writable(*paths: str | None) -> None:
+    for path in paths:
+        if path:
+            documents.check_writable(path)
 
 
 def emit(text: str, output: str | None) -> None:

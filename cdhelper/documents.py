@@ -160,6 +160,19 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
+def check_writable(path: str) -> None:
+    """Fail before any work when ``path`` cannot be written (its folder is missing, say)."""
+    if path == STDIN:
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise InputError(f"{path}: cannot write: no such directory {directory}")
+    if os.path.isdir(path):
+        raise InputError(f"{path}: cannot write: is a directory")
+    if not os.access(directory, os.W_OK):
+        raise InputError(f"{path}: cannot write: permission denied in {directory}")
+
+
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)

@@ -32,12 +32,12 @@ _HINTS = {
 def normalise_url(url: str) -> str:
     """``http://host:8080``, ``http://host:8080/`` and ``http://host:8080/api`` are one target."""
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"invalid Swarmpit URL {url!r}: expected http(s)://host[:port]")
-    if parts.username or parts.password:
+    if "@" in parts.netloc:  # checked first: such a URL must never be echoed
         raise ConfigError(
             f"the Swarmpit URL must not carry credentials: put the API token in {TOKEN_ENV}"
         )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"invalid Swarmpit URL {url!r}: expected http(s)://host[:port]")
     if parts.query or parts.fragment:
         raise ConfigError(f"invalid Swarmpit URL {url!r}: no query or fragment expected")
     path = parts.path.rstrip("/")

@@ -485,3 +485,24 @@ def test_python_dash_m(tmp_path: Path, where: str) -> None:
     bad = run("show", str(tmp_path / "none.yaml"))
     assert bad.returncode == 1
     assert bad.stderr == f"error: {tmp_path / 'none.yaml'}: no such file\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "--event", HUB, "--swarmpit-url", SP, "-o", "{missing}/plan.yaml"],
+        ["inventory", "--swarmpit-url", SP, "-o", "{missing}/inv.json"],
+        ["apply", "{plan}", "--swarmpit-url", SP, "--report", "{missing}/r.json"],
+        ["apply", "{plan}", "--swarmpit-url", SP, "--junit", "{tmp}"],
+    ],
+    ids=["plan", "inventory", "apply-report", "apply-junit-is-a-directory"],
+)
+def test_unwritable_outputs_fail_before_any_call(
+    runner: CliRunner, tmp_path: Path, swarmpit: requests_mock.Mocker, args: list[str]
+) -> None:
+    plan_file = _plan(runner, tmp_path)
+    values = {"missing": str(tmp_path / "missing"), "plan": str(plan_file), "tmp": str(tmp_path)}
+    result = runner.invoke(cli, [a.format(**values) for a in args])
+    assert result.exit_code == 1
+    assert "cannot write:" in result.stderr
+    assert swarmpit.call_count == 0

@@ -35,6 +35,7 @@ def test_url_forms(url: str) -> None:
         ("ftp://x", "invalid Swarmpit URL"),
         ("127.0.0.1:8888", "invalid Swarmpit URL"),
         ("http://u:p@h", "must not carry credentials"),
+        ("ftp://u:s3cret@h", "must not carry credentials"),
         ("http://h/?a=1", "no query"),
     ],
 )
