@@ -17,6 +17,7 @@ from cdhelper.backends import Backend, Waiter
 from cdhelper.errors import CdhelperError
 from cdhelper.inventory import Inventory, Service, Target
 from cdhelper.plan import Action, Plan
+from cdhelper.reference import short_digest
 
 
 class Outcome(enum.Enum):
@@ -63,7 +64,8 @@ def _check_one(action: Action, service: Service | None) -> ActionResult:
     if service is None:
         return ActionResult(action, Outcome.STALE, "service no longer exists")
     if action.target_digest is not None and service.digest == action.target_digest:
-        return ActionResult(action, Outcome.ALREADY_DONE, f"already runs {action.target_digest}")
+        done = f"already runs {short_digest(action.target_digest)}"
+        return ActionResult(action, Outcome.ALREADY_DONE, done)
     planned = _pinned(action.spec_image, action.current_digest)
     running = _pinned(service.image, service.digest)
     if planned != running:

@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 from cdhelper import __version__, documents
 from cdhelper.applier import ApplyResult, Outcome, Status
 from cdhelper.events import PushEvent, format_time
-from cdhelper.plan import Plan
+from cdhelper.plan import Mode, Plan
 from cdhelper.reference import short_digest
 from cdhelper.registry import Stats
 
@@ -55,7 +55,8 @@ def plan_text(plan: Plan) -> str:
     lines = [
         f"cdhelper plan ({plan.mode.value}) for {plan.target.describe()}",
         f"created {format_time(plan.created_at)} by cdhelper {plan.cdhelper_version}",
-        f"{len(plan.events)} push event(s), {plan_summary(plan)}",
+        (f"{len(plan.events)} push event(s), " if plan.mode is Mode.WEBHOOK else "")
+        + plan_summary(plan),
     ]
     for index, event in enumerate(plan.events):
         digest = f" {short(event.digest)}" if event.digest else ""
