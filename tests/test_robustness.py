@@ -50,11 +50,11 @@ def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-@st.composite
-def mutated(draw: st.DrawFn) -> Any:
-    name = draw(st.sampled_from(sorted(FIXTURES)))
-    document = copy.deepcopy(FIXTURES[name])
-    for _ in range(draw(st.integers(1, 3))):
+def mutate(draw: st.DrawFn, document: Any, times: int) -> Any:
+    """Delete or retype ``times`` randomly chosen parts of ``document`` (in place)."""
+    for _ in range(times):
+        if not paths(document):
+            break
         where = draw(st.sampled_from(paths(document)))
         parent = document
         for part in where[:-1]:
@@ -63,9 +63,13 @@ def mutated(draw: st.DrawFn) -> Any:
             del parent[where[-1]]
         else:
             parent[where[-1]] = draw(REPLACEMENTS)
-        if not paths(document):
-            break
     return document
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> Any:
+    name = draw(st.sampled_from(sorted(FIXTURES)))
+    return mutate(draw, copy.deepcopy(FIXTURES[name]), draw(st.integers(1, 3)))
 
 
 def never_a_traceback(call: Any, document: Any) -> None:
@@ -101,16 +105,7 @@ def _sample_plan() -> Any:
 
 @st.composite
 def mutated_plan(draw: st.DrawFn) -> Any:
-    document = _sample_plan()
-    where = draw(st.sampled_from(paths(document)))
-    parent = document
-    for part in where[:-1]:
-        parent = parent[part]
-    if draw(st.booleans()) and isinstance(parent, dict):
-        del parent[where[-1]]
-    else:
-        parent[where[-1]] = draw(REPLACEMENTS)
-    return document
+    return mutate(draw, _sample_plan(), draw(st.integers(1, 2)))
 
 
 @settings(max_examples=300, deadline=None)

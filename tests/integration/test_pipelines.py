@@ -98,6 +98,30 @@ def test_webhook_stages_plan_review_apply(
     assert "### cdhelper apply" in Path(github["GITHUB_STEP_SUMMARY"]).read_text()
 
 
+def planned_behind(
+    registry: Registry,
+    dockerd: Dockerd,
+    make_service: Callable[..., str],
+    github: dict[str, str],
+    name: str,
+    out: Path,
+) -> str:
+    """A service whose tag moved, and plan.sh's smart plan for it; returns its old digest."""
+    repo = f"{registry.host}/pipe/{name}"
+    old = registry.push(f"pipe/{name}", "v1", image(f"{name}-v1"))
+    make_service(f"pipe-{name}", f"{repo}:v1")
+    registry.push(f"pipe/{name}", "v1", image(f"{name}-v1-new"))
+    env = {
+        **github,
+        "CDHELPER_MODE": "smart",
+        "DOCKER_HOST": dockerd.host,
+        "CDHELPER_PLAN_ARGS": f"--filter name=pipe-{name}",
+    }
+    planned = stage("plan.sh", str(out), env=env)
+    assert planned.returncode == 2, planned.stdout + planned.stderr
+    return old
+
+
 def test_a_plan_that_is_not_the_reviewed_one_is_refused(
     registry: Registry,
     dockerd: Dockerd,
@@ -106,18 +130,8 @@ def test_a_plan_that_is_not_the_reviewed_one_is_refused(
     github: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    repo = f"{registry.host}/pipe/tamper"
-    old = registry.push("pipe/tamper", "v1", image("tamper-v1"))
-    make_service("pipe-tamper", f"{repo}:v1")
-    registry.push("pipe/tamper", "v1", image("tamper-v1-new"))
     out = tmp_path / "out"
-    env = {
-        **github,
-        "CDHELPER_MODE": "smart",
-        "DOCKER_HOST": dockerd.host,
-        "CDHELPER_PLAN_ARGS": "--filter name=pipe-tamper",
-    }
-    assert stage("plan.sh", str(out), env=env).returncode == 2
+    old = planned_behind(registry, dockerd, make_service, github, "tamper", out)
     plan = yaml.safe_load((out / "plan.yaml").read_text())
     plan["actions"][0]["reason"] = "edited after review"
     (out / "plan.yaml").write_text(yaml.safe_dump(plan))
@@ -125,7 +139,7 @@ def test_a_plan_that_is_not_the_reviewed_one_is_refused(
     assert applied.returncode == 1
     assert "::error title=cdhelper apply::" in applied.stdout
     assert "is not the plan that was reviewed (sha256 mismatch)" in applied.stdout
-    assert spec_image(api, "pipe-tamper") == f"{repo}:v1@{old}"
+    assert spec_image(api, "pipe-tamper") == f"{registry.host}/pipe/tamper:v1@{old}"
 
 
 def test_stale_plan_fails_the_stage_with_a_junit_report(
@@ -136,18 +150,8 @@ def test_stale_plan_fails_the_stage_with_a_junit_report(
     github: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    repo = f"{registry.host}/pipe/stale"
-    registry.push("pipe/stale", "v1", image("pipe-stale-v1"))
-    make_service("pipe-stale", f"{repo}:v1")
-    registry.push("pipe/stale", "v1", image("pipe-stale-v1-new"))
     out = tmp_path / "out"
-    env = {
-        **github,
-        "CDHELPER_MODE": "smart",
-        "DOCKER_HOST": dockerd.host,
-        "CDHELPER_PLAN_ARGS": "--filter name=pipe-stale",
-    }
-    assert stage("plan.sh", str(out), env=env).returncode == 2
+    planned_behind(registry, dockerd, make_service, github, "stale", out)
     dockerd.docker("service", "update", "--detach", "--label-add", "changed=yes", "pipe-stale")
     applied = stage("apply.sh", str(out / "plan.yaml"), str(out), env=github)
     assert applied.returncode == 1
