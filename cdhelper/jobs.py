@@ -13,8 +13,8 @@ from cdhelper import planner
 from cdhelper.errors import ApiError
 from cdhelper.events import PushEvent
 from cdhelper.filters import Filter, in_scope
-from cdhelper.inventory import Service, TargetKind
-from cdhelper.plan import Action, Mode, Plan
+from cdhelper.inventory import TargetKind
+from cdhelper.plan import Mode, Plan
 from cdhelper.planner import Key, Policy
 from cdhelper.reference import ImageRef
 from cdhelper.registry import Lookup, RegistryClient
@@ -39,7 +39,6 @@ class PlanRequest:
 class PlanOutcome:
     plan: Plan
     registry: RegistryClient | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def make_plan(request: PlanRequest, now: datetime) -> PlanOutcome:
@@ -56,7 +55,9 @@ def make_plan(request: PlanRequest, now: datetime) -> PlanOutcome:
         # The Docker backend deploys exactly target_digest: its plans always resolve it here,
         # never silently at apply time.
         if request.resolve_digests or live.target.kind is TargetKind.DOCKER:
-            wanted = _unresolved(body.actions, services, request.policy)
+            unresolved = {a.service.id for a in body.actions if a.target_digest is None}
+            scope = [s for s in services if s.id in unresolved]
+            wanted = planner.lookup_keys(scope, request.policy)
             if wanted:
                 client = request.registry()
                 published = lookup(client, wanted, request.parallel)
@@ -86,18 +87,3 @@ def lookup(
             problems=problems,
         )
     return published
-
-
-def _unresolved(
-    actions: Sequence[Action], services: Sequence[Service], policy: Policy
-) -> dict[Key, ImageRef]:
-    """The references of planned actions that still lack a target digest."""
-    by_id = {s.id: s for s in services}
-    wanted: dict[Key, ImageRef] = {}
-    for action in actions:
-        if action.target_digest is None:
-            service = by_id[action.service.id]
-            key = policy.key(service.ref)
-            if key is not None:
-                wanted.setdefault(key, service.ref.without_digest())
-    return wanted

@@ -68,10 +68,6 @@ class Stats:
         with self._lock:
             setattr(self, what, getattr(self, what) + 1)
 
-    @property
-    def requests(self) -> int:
-        return self.pings + self.manifest_heads + self.manifest_gets + self.token_requests
-
 
 class RegistryClient:
     """Resolves tags to digests across registries, sharing connections and tokens."""
