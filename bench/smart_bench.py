@@ -29,9 +29,9 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
 
 from cdhelper import jobs
+from cdhelper.backends import Source
 from cdhelper.plan import Mode
 from cdhelper.registry import ACCEPT, RegistryClient
-from cdhelper.targets import Source
 
 from images import image
 from servers import Registry

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cdhelper.backends import Backend, Waiter
+from cdhelper.backends.base import Backend, Waiter
 from cdhelper.errors import CdhelperError
 from cdhelper.inventory import Inventory, Service, Target
 from cdhelper.plan import Action, Plan

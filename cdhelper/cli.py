@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 error (bad input, API failure, stale plan, failed actio
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -16,21 +17,21 @@ import click
 from cdhelper import (
     __version__,
     applier,
+    backends,
     documents,
-    events,
     filters,
     jobs,
     plan,
     planner,
     report,
-    targets,
+    sources,
 )
 from cdhelper.credentials import CredentialStore
 from cdhelper.errors import CdhelperError, UsageError
-from cdhelper.inventory import TargetKind
+from cdhelper.events import PushEvent
 from cdhelper.registry import RegistryClient
-from cdhelper.swarmpit import Swarmpit
 from cdhelper.tags import release_tags
+from cdhelper.values import format_time
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,12 +57,43 @@ def fail(message: str) -> NoReturn:
     sys.exit(EXIT_ERROR)
 
 
-def swarmpit_url_option(help_text: str) -> Callable[[F], F]:
-    return click.option("--swarmpit-url", metavar="URL", help=help_text)
+def target_options(purpose: str) -> Callable[[F], F]:
+    """One address option per backend (--swarmpit-url, --docker-host), passed as ``addresses``."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs["addresses"] = {b.kind: kwargs.pop(_param(b)) for b in backends.BACKENDS}
+            return func(*args, **kwargs)
+
+        for backend in reversed(backends.BACKENDS):
+            wrapper = click.option(
+                backend.option,
+                _param(backend),
+                metavar=backend.address_help,
+                help=f"{purpose} {backend.title} (default: ${backend.address_env}).",
+            )(wrapper)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
-def docker_host_option(help_text: str) -> Callable[[F], F]:
-    return click.option("--docker-host", metavar="URL", help=help_text)
+def _param(backend: backends.BackendType) -> str:
+    return f"address_{backend.kind}"
+
+
+def source_options(func: F) -> F:
+    func = click.option(
+        "--registry-host",
+        metavar="HOST[:PORT]",
+        help="The registry host, for sources whose payload cannot say it (artifactory).",
+    )(func)
+    return click.option(
+        "--source",
+        "source_name",
+        type=click.Choice(sources.names()),
+        help="Read payloads as this source instead of detecting it.",
+    )(func)
 
 
 output_option = click.option(
@@ -80,15 +112,22 @@ def cli() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def validate(event_files: Sequence[str], fmt: str) -> None:
+@source_options
+def validate(
+    event_files: Sequence[str], fmt: str, source_name: str | None, registry_host: str | None
+) -> None:
     """Validate webhook payloads and print the push events they carry ('-' reads stdin)."""
-    found: list[events.PushEvent] = []
+    found: list[PushEvent] = []
     failures = []
     for path in event_files:
         try:
-            found.extend(events.load_events([path]))
+            loaded = sources.load_events([path], source_name, registry_host)
         except CdhelperError as exc:
             failures.append(str(exc))
+            continue
+        found.extend(loaded.events)
+        for reason in loaded.ignored:
+            click.echo(f"note: {reason}", err=True)
     if fmt == "json":
         click.echo(documents.dump_json([report.event_fields(e) for e in found]), nl=False)
     else:
@@ -96,10 +135,10 @@ def validate(event_files: Sequence[str], fmt: str) -> None:
             click.echo(
                 "\t".join(
                     [
-                        event.source.value,
+                        event.source,
                         event.image.tagged,
                         event.digest or "-",
-                        events.format_time(event.timestamp) or "-",
+                        format_time(event.timestamp) or "-",
                     ]
                 )
             )
@@ -112,18 +151,16 @@ def validate(event_files: Sequence[str], fmt: str) -> None:
 
 
 @cli.command()
-@swarmpit_url_option("Swarmpit base URL (default: $CDHELPER_SWARMPIT_URL).")
-@docker_host_option("Docker Engine of a Swarm manager (default: $DOCKER_HOST).")
+@target_options("Read the services from")
 @output_option
-def inventory(swarmpit_url: str | None, docker_host: str | None, output: str | None) -> None:
+def inventory(addresses: backends.Addresses, output: str | None) -> None:
     """Snapshot the running services of a live target as JSON."""
     _writable(output)
-    backend = targets.live_source(swarmpit_url, docker_host)
+    backend = backends.live_source(addresses)
     if backend is None:
-        raise UsageError(
-            "give --swarmpit-url URL or --docker-host URL "
-            "(or set CDHELPER_SWARMPIT_URL or DOCKER_HOST)"
-        )
+        options = " or ".join(f"{b.option} {b.address_help}" for b in backends.BACKENDS)
+        variables = " or ".join(b.address_env for b in backends.BACKENDS)
+        raise UsageError(f"give {options} (or set {variables})")
     snapshot = backend.inventory().to_snapshot(_now())
     emit(documents.dump_json(snapshot), output)
 
@@ -136,14 +173,14 @@ def inventory(swarmpit_url: str | None, docker_host: str | None, output: str | N
     metavar="FILE",
     help="Webhook payload file (repeatable; '-' reads stdin).",
 )
+@source_options
 @click.option(
     "--smart",
     is_flag=True,
     help="Instead of events: plan every service whose digest is behind its tag's.",
 )
 @click.option("--inventory", "inventory_file", metavar="FILE", help="Services from a file.")
-@swarmpit_url_option("Read the services live from Swarmpit (default: $CDHELPER_SWARMPIT_URL).")
-@docker_host_option("Read them from a Swarm manager's Docker Engine (default: $DOCKER_HOST).")
+@target_options("Read the services live from")
 @click.option(
     "--filter",
     "filter_texts",
@@ -185,10 +222,11 @@ def inventory(swarmpit_url: str | None, docker_host: str | None, output: str | N
 )
 def plan_command(
     event_files: Sequence[str],
+    source_name: str | None,
+    registry_host: str | None,
     smart: bool,
     inventory_file: str | None,
-    swarmpit_url: str | None,
-    docker_host: str | None,
+    addresses: backends.Addresses,
     filter_texts: Sequence[str],
     resolve_digests: bool,
     aliases: Sequence[str],
@@ -208,10 +246,11 @@ def plan_command(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     _writable(output)
-    pushes = events.load_events(event_files)  # bad payloads fail before anything is called
+    # bad payloads fail before anything is called
+    pushes = sources.load_events(event_files, source_name, registry_host).events
     request = jobs.PlanRequest(
         mode=plan.Mode.SMART if smart else plan.Mode.WEBHOOK,
-        source=targets.source(inventory_file, swarmpit_url, docker_host),
+        source=backends.source(inventory_file, addresses),
         pushes=pushes,
         policy=policy,
         filters=scope,
@@ -250,11 +289,7 @@ def show(plan_file: str, fmt: str) -> None:
 
 @cli.command()
 @click.argument("plan_file", metavar="PLAN")
-@swarmpit_url_option("Swarmpit to apply to, when the plan was made from an inventory file.")
-@docker_host_option(
-    "Docker Engine to apply to: fills a plan made from a file, or names "
-    "another address of the plan's cluster."
-)
+@target_options("For a plan made from an inventory file (or another address of its Swarm):")
 @click.option("--dry-run", is_flag=True, help="Check the plan and show what would be done.")
 @click.option(
     "--wait",
@@ -273,8 +308,7 @@ def show(plan_file: str, fmt: str) -> None:
 @click.option("--junit", "junit_file", metavar="FILE", help="Write a JUnit XML report.")
 def apply(
     plan_file: str,
-    swarmpit_url: str | None,
-    docker_host: str | None,
+    addresses: backends.Addresses,
     dry_run: bool,
     wait: bool,
     timeout: float,
@@ -284,12 +318,14 @@ def apply(
     """Apply exactly the actions of a reviewed plan; refuse it if it went stale."""
     _writable(report_file, junit_file)
     reviewed = plan.load(plan_file)
-    if wait and reviewed.target.kind is not TargetKind.DOCKER:
-        raise UsageError("--wait needs a plan for a Docker Engine target")
-    backend = targets.apply_backend(reviewed.target, swarmpit_url, docker_host)
-    if isinstance(backend, Swarmpit) and any(a.target_digest for a in reviewed.actions):
+    kind = backends.by_kind(reviewed.target.kind)
+    if wait and not kind.can_wait:
+        waiters = " or ".join(b.noun for b in backends.BACKENDS if b.can_wait)
+        raise UsageError(f"--wait needs a plan for {waiters} target")
+    backend = backends.apply_backend(reviewed.target, addresses)
+    if not kind.deploys_exact_digest and any(a.target_digest for a in reviewed.actions):
         click.echo(
-            "note: Swarmpit deploys the digest the tag points to when it redeploys, "
+            f"note: {kind.title} deploys the digest the tag points to when it redeploys, "
             "which may be newer than the plan's target digest",
             err=True,
         )

@@ -8,7 +8,6 @@ change from Swarm's own bookkeeping (which moves the version index but not the s
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 from collections.abc import Mapping
@@ -18,41 +17,33 @@ from typing import Any
 
 from cdhelper import __version__, documents
 from cdhelper.errors import InputError
-from cdhelper.events import format_time
 from cdhelper.reference import ImageRef, ReferenceError
+from cdhelper.values import format_time
 
 SNAPSHOT_FORMAT = "cdhelper-inventory"
 SNAPSHOT_VERSION = 1
 STACK_LABEL = "com.docker.stack.namespace"
 OPT_OUT_LABEL = "cdhelper.redeploy"
 
-# Swarmpit fields that change without any change to the service spec.
-_SWARMPIT_RUNTIME_FIELDS = frozenset({"version", "createdAt", "updatedAt", "state", "status"})
-
-
-class TargetKind(enum.Enum):
-    SWARMPIT = "swarmpit"
-    DOCKER = "docker"
-
 
 @dataclass(frozen=True)
 class Target:
     """Where services live: a backend kind and its address (``None`` when read from a file)."""
 
-    kind: TargetKind
+    kind: str  # the backend's name: "swarmpit", "docker"
     url: str | None = None
     cluster: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind.value, "url": self.url, "cluster": self.cluster}
+        return {"kind": self.kind, "url": self.url, "cluster": self.cluster}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Target:
-        return cls(TargetKind(data["kind"]), data["url"], data.get("cluster"))
+        return cls(data["kind"], data["url"], data.get("cluster"))
 
     def describe(self) -> str:
         where = self.url or "an inventory file"
-        return f"{self.kind.value} at {where}" if self.url else f"{self.kind.value} ({where})"
+        return f"{self.kind} at {where}" if self.url else f"{self.kind} ({where})"
 
 
 @dataclass(frozen=True)
@@ -121,80 +112,6 @@ def split_image(spec_image: str) -> tuple[str, str | None]:
     return image, digest or None
 
 
-def load_inventory(path: str) -> Inventory:
-    where = documents.display_name(path)
-    return parse_inventory(documents.parse_json(documents.read_text(path), where), where)
-
-
-def parse_inventory(data: Any, where: str, url: str | None = None) -> Inventory:
-    """Detect the inventory's kind (Docker Engine, Swarmpit, snapshot) and normalise it."""
-    if isinstance(data, dict) and "format" in data:
-        return from_snapshot(data, where)
-    if isinstance(data, list):
-        first = data[0] if data else {}
-        if isinstance(first, dict) and ("Spec" in first or "ID" in first):
-            return from_docker(data, where, Target(TargetKind.DOCKER, url))
-        return from_swarmpit(data, where, url)
-    raise InputError(
-        f"{where}: $: unknown inventory: expected the JSON array of Swarmpit's GET /api/services "
-        "or the Docker Engine's GET /services, or a cdhelper inventory snapshot object"
-    )
-
-
-def from_swarmpit(data: Any, where: str, url: str | None = None) -> Inventory:
-    documents.validate(data, "swarmpit-services", where, "Swarmpit service list")
-    services = []
-    for index, raw in enumerate(data):
-        repository = raw["repository"]
-        spec_fields = {k: v for k, v in raw.items() if k not in _SWARMPIT_RUNTIME_FIELDS}
-        labels = {item["name"]: item.get("value") or "" for item in raw.get("labels") or []}
-        status = raw.get("status") or {}
-        services.append(
-            _service(
-                where,
-                f"$[{index}].repository.image",
-                id=raw["id"],
-                name=raw["serviceName"],
-                stack=raw.get("stack") or None,
-                labels=labels,
-                image=repository["image"],
-                digest=repository.get("imageDigest") or None,
-                version=raw["version"],
-                fingerprint=fingerprint(spec_fields),
-                update_state=status.get("update"),
-            )
-        )
-    return Inventory(Target(TargetKind.SWARMPIT, url), tuple(services))
-
-
-def from_docker(data: Any, where: str, target: Target) -> Inventory:
-    documents.validate(data, "docker-services", where, "Docker Engine service list")
-    services = []
-    for index, raw in enumerate(data):
-        spec = raw["Spec"]
-        container = spec["TaskTemplate"].get("ContainerSpec")
-        if container is None:  # plugin services run no image
-            continue
-        image, digest = split_image(container["Image"])
-        labels = spec.get("Labels") or {}
-        services.append(
-            _service(
-                where,
-                f"$[{index}].Spec.TaskTemplate.ContainerSpec.Image",
-                id=raw["ID"],
-                name=spec["Name"],
-                stack=labels.get(STACK_LABEL),
-                labels=labels,
-                image=image,
-                digest=digest,
-                version=raw["Version"]["Index"],
-                fingerprint=fingerprint(spec),
-                update_state=(raw.get("UpdateStatus") or {}).get("State"),
-            )
-        )
-    return Inventory(target, tuple(services))
-
-
 def from_snapshot(data: Any, where: str) -> Inventory:
     if isinstance(data.get("format_version"), int) and data["format_version"] > SNAPSHOT_VERSION:
         raise InputError(
@@ -203,13 +120,13 @@ def from_snapshot(data: Any, where: str) -> Inventory:
         )
     documents.validate(data, "inventory", where, "cdhelper inventory snapshot")
     services = tuple(
-        _service(where, f"$.services[{index}].image", **raw)
+        service(where, f"$.services[{index}].image", **raw)
         for index, raw in enumerate(data["services"])
     )
     return Inventory(Target.from_dict(data["target"]), services)
 
 
-def _service(where: str, path: str, **fields: Any) -> Service:
+def service(where: str, path: str, **fields: Any) -> Service:
     try:
         return Service(**fields)
     except ReferenceError as exc:

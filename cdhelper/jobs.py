@@ -10,15 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cdhelper import planner
+from cdhelper.backends import Source, by_kind
 from cdhelper.errors import ApiError
 from cdhelper.events import PushEvent
 from cdhelper.filters import Filter, in_scope
-from cdhelper.inventory import TargetKind
 from cdhelper.plan import Mode, Plan
 from cdhelper.planner import Key, Policy
 from cdhelper.reference import ImageRef
-from cdhelper.registry import Lookup, RegistryClient
-from cdhelper.targets import Source
+from cdhelper.registry import RegistryClient
+from cdhelper.values import Lookup
 
 DEFAULT_PARALLEL = 8
 
@@ -54,7 +54,7 @@ def make_plan(request: PlanRequest, now: datetime) -> PlanOutcome:
         body = planner.plan_webhook(pushes, services, request.policy)
         # The Docker backend deploys exactly target_digest: its plans always resolve it here,
         # never silently at apply time.
-        if request.resolve_digests or live.target.kind is TargetKind.DOCKER:
+        if request.resolve_digests or by_kind(live.target.kind).deploys_exact_digest:
             unresolved = {a.service.id for a in body.actions if a.target_digest is None}
             scope = [s for s in services if s.id in unresolved]
             wanted = planner.lookup_keys(scope, request.policy)

@@ -16,8 +16,9 @@ from typing import Any
 
 from cdhelper import __version__, documents
 from cdhelper.errors import InputError
-from cdhelper.events import PushEvent, format_time, parse_time
+from cdhelper.events import PushEvent
 from cdhelper.inventory import Target
+from cdhelper.values import format_time, parse_time
 
 PLAN_FORMAT = "cdhelper-plan"
 PLAN_VERSION = 1

@@ -13,7 +13,7 @@ from cdhelper.events import PushEvent
 from cdhelper.inventory import OPT_OUT_LABEL, Service
 from cdhelper.plan import Action, ServiceId, Skip
 from cdhelper.reference import ImageRef, normalise_registry, short_digest
-from cdhelper.registry import Lookup
+from cdhelper.values import Lookup
 
 # (registry, repository, tag): what a service follows and what a push moves.
 Key = tuple[str, str, str]
@@ -167,7 +167,7 @@ def _latest(events: Sequence[PushEvent], hits: Sequence[int]) -> int:
 
 def _push_reason(event: PushEvent, service: Service) -> str:
     pushed = f"as {short_digest(event.digest)}" if event.digest else "(the webhook gives no digest)"
-    reason = f"tag {event.image.tag} pushed {pushed} via {event.source.value}"
+    reason = f"tag {event.image.tag} pushed {pushed} via {event.source}"
     if service.digest is None:
         reason += "; running digest unknown (none pinned)"
     return reason

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 import requests
 
@@ -23,6 +21,7 @@ from cdhelper.credentials import CredentialStore
 from cdhelper.errors import ApiError
 from cdhelper.reference import DOCKER_HUB, DOCKER_HUB_API, ImageRef
 from cdhelper.registry_auth import NO_AUTH, Challenge, RegistryAuth, parse_challenge
+from cdhelper.values import Lookup, Stats
 
 MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -31,15 +30,6 @@ MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
 )
 ACCEPT = ", ".join(MANIFEST_TYPES)
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """What a tag points to: a digest; ``missing`` when the tag is gone; else an ``error``."""
-
-    digest: str | None = None
-    missing: bool = False
-    error: str | None = None
 
 
 def is_loopback(registry: str) -> bool:
@@ -51,22 +41,6 @@ def is_loopback(registry: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-@dataclass
-class Stats:
-    """What the client sent, for reports and benchmarks."""
-
-    pings: int = 0
-    manifest_heads: int = 0
-    manifest_gets: int = 0
-    token_requests: int = 0
-    ratelimit_remaining: str | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def count(self, what: str) -> None:
-        with self._lock:
-            setattr(self, what, getattr(self, what) + 1)
 
 
 class RegistryClient:

@@ -10,10 +10,10 @@ from xml.etree import ElementTree
 
 from cdhelper import __version__, documents
 from cdhelper.applier import ApplyResult, Outcome, Status
-from cdhelper.events import PushEvent, format_time
+from cdhelper.events import PushEvent
 from cdhelper.plan import Mode, Plan
 from cdhelper.reference import short_digest
-from cdhelper.registry import Stats
+from cdhelper.values import Stats, format_time
 
 REPORT_FORMAT = "cdhelper-apply-report"
 REPORT_VERSION = 1
@@ -60,7 +60,7 @@ def plan_text(plan: Plan) -> str:
     ]
     for index, event in enumerate(plan.events):
         digest = f" {short(event.digest)}" if event.digest else ""
-        lines.append(f"  event {index}: {event.source.value} {event.image.tagged}{digest}")
+        lines.append(f"  event {index}: {event.source} {event.image.tagged}{digest}")
     if plan.actions:
         lines.append("Redeploy:")
     for action in plan.actions:
@@ -83,7 +83,7 @@ def plan_markdown(plan: Plan) -> str:
     lines = [
         f"### cdhelper plan: {plan_summary(plan)}",
         "",
-        f"Target: {plan.target.kind.value} `{plan.target.url or 'inventory file'}` · "
+        f"Target: {plan.target.kind} `{plan.target.url or 'inventory file'}` · "
         f"mode: {plan.mode.value} · created {format_time(plan.created_at)} · "
         f"cdhelper {plan.cdhelper_version}",
         "",
@@ -116,7 +116,7 @@ def plan_markdown(plan: Plan) -> str:
             "| --- | --- | --- | --- | --- |",
         ]
         lines += [
-            f"| {i} | {e.source.value} | `{e.image.tagged}` | `{short(e.digest)}` | "
+            f"| {i} | {e.source} | `{e.image.tagged}` | `{short(e.digest)}` | "
             f"{format_time(e.timestamp) or ''} |"
             for i, e in enumerate(plan.events)
         ]
@@ -154,7 +154,7 @@ def apply_junit(result: ApplyResult, plan: Plan, now: datetime) -> str:
     """JUnit XML for Jenkins and GitHub test reporters: one test case per planned service."""
     suite_name = f"cdhelper apply ({result.target.describe()})"
     suite = ElementTree.Element("testsuite", name=suite_name, timestamp=format_time(now) or "")
-    classname = f"cdhelper.{result.target.kind.value}"
+    classname = f"cdhelper.{result.target.kind}"
     if result.status is Status.REFUSED:
         case = ElementTree.SubElement(suite, "testcase", classname=classname, name="plan is fresh")
         failure = ElementTree.SubElement(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cdhelper.events import EventSource, PushEvent
+from cdhelper.events import PushEvent
 from cdhelper.inventory import Service, fingerprint
 from cdhelper.plan import Action, ServiceId
 from cdhelper.reference import ImageRef
@@ -47,7 +47,7 @@ def push(
     pushed: str | None = None,
     *,
     at: int | None = None,
-    source: EventSource = EventSource.REGISTRY,
+    source: str = "registry",
 ) -> PushEvent:
     timestamp = datetime.fromtimestamp(at, UTC) if at is not None else None
     return PushEvent(source, ImageRef.parse(image), pushed, timestamp, None)

@@ -5,14 +5,14 @@ from datetime import UTC
 
 from cdhelper import applier
 from cdhelper.errors import ApiError
-from cdhelper.inventory import Inventory, Service, Target, TargetKind
+from cdhelper.inventory import Inventory, Service, Target
 from cdhelper.plan import Action, Mode, Plan
 
 import helpers
 from helpers import digest, service
 
 OLD, NEW = digest("1"), digest("2")
-TARGET = Target(TargetKind.SWARMPIT, "http://127.0.0.1:1")
+TARGET = Target("swarmpit", "http://127.0.0.1:1")
 
 
 def make_action(sid: str, *, tag: str = "v1", target: str | None = NEW) -> Action:
@@ -28,6 +28,9 @@ class FakeBackend:
 
     def inventory(self) -> Inventory:
         return Inventory(self.target, tuple(self.services))
+
+    def check_target(self, planned: Target) -> None:
+        assert planned == self.target
 
     def redeploy(self, action: Action) -> str:
         self.calls.append(action.service.id)

@@ -436,7 +436,7 @@ def test_bad_event_with_docker_host_calls_nothing(runner: CliRunner, tmp_path: P
         cli, ["plan", "--event", str(bad), "--docker-host", "unix:///nonexistent.sock"]
     )
     assert result.exit_code == 1
-    assert "unknown payload" in result.stderr
+    assert "unknown webhook payload" in result.stderr
 
 
 def test_apply_junit(runner: CliRunner, tmp_path: Path, swarmpit: requests_mock.Mocker) -> None:

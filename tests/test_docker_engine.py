@@ -12,7 +12,7 @@ import docker.errors
 import pytest
 import requests
 
-from cdhelper.docker_engine import DockerEngine, check_host, connect
+from cdhelper.backends.docker_engine import DockerEngine, check_host, connect
 from cdhelper.errors import ApiError, ConfigError
 from cdhelper.inventory import fingerprint
 
@@ -58,9 +58,9 @@ class FakeClient:
 
 
 def action_for(service: dict[str, Any]) -> Any:
-    from cdhelper.inventory import Target, TargetKind, from_docker
+    from cdhelper.backends.docker_engine import from_docker
 
-    [live] = from_docker([service], "x", Target(TargetKind.DOCKER)).services
+    [live] = from_docker([service], "x").services
     return make_action(live.id, tag="v1", target=NEW, live=live)
 
 

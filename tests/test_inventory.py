@@ -9,15 +9,16 @@ from typing import Any
 
 import pytest
 
+from cdhelper.backends import load_inventory, parse_inventory
 from cdhelper.errors import InputError
-from cdhelper.inventory import Target, TargetKind, load_inventory, parse_inventory
+from cdhelper.inventory import Target
 
 D = "sha256:e2ef9cf1ec5ccb87e5102380b17449a32bdb2c596eb3e7c683418c67baf982bd"
 
 
 def test_docker_engine_services(load_data: Callable[[str], Any]) -> None:
     inventory = parse_inventory(load_data("docker-engine-services.json"), "x")
-    assert inventory.target == Target(TargetKind.DOCKER)
+    assert inventory.target == Target("docker")
     services = {s.name: s for s in inventory.services}
     assert services["shop_api"].stack == "shop"
     assert services["shop_api"].digest == D
@@ -31,7 +32,7 @@ def test_docker_engine_services(load_data: Callable[[str], Any]) -> None:
 
 def test_swarmpit_services(load_data: Callable[[str], Any]) -> None:
     inventory = parse_inventory(load_data("swarmpit-services.json"), "x", url="http://sp")
-    assert inventory.target == Target(TargetKind.SWARMPIT, "http://sp")
+    assert inventory.target == Target("swarmpit", "http://sp")
     services = {s.name: s for s in inventory.services}
     prod = services["prod_cd-helper"]
     assert (prod.ref.tagged, prod.digest, prod.version) == (

@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 import pytest
 
 from cdhelper import jobs
+from cdhelper.backends import Source
 from cdhelper.errors import ApiError
-from cdhelper.inventory import Inventory, Service, Target, TargetKind
+from cdhelper.inventory import Inventory, Service, Target
 from cdhelper.plan import Mode
 from cdhelper.reference import ImageRef
-from cdhelper.registry import Lookup, RegistryClient
-from cdhelper.targets import Source
+from cdhelper.registry import RegistryClient
+from cdhelper.values import Lookup
 
 from helpers import digest, push, service
 
@@ -35,7 +36,7 @@ class FakeRegistry(RegistryClient):
 @dataclass
 class Live:
     services: list[Service]
-    kind: TargetKind = TargetKind.DOCKER
+    kind: str = "docker"
 
     @property
     def target(self) -> Target:
@@ -67,7 +68,7 @@ def test_docker_targets_always_resolve_webhook_digests() -> None:
 
 def test_swarmpit_targets_resolve_only_when_asked() -> None:
     registry = FakeRegistry()
-    live = Live([service("a", "r.io/app:v1", digest("1"))], kind=TargetKind.SWARMPIT)
+    live = Live([service("a", "r.io/app:v1", digest("1"))], kind="swarmpit")
     outcome = jobs.make_plan(request(live, registry, pushes=[push("r.io/app:v1")]), NOW)
     assert outcome.registry is None and registry.asked == []
     assert outcome.plan.actions[0].target_digest is None

@@ -8,7 +8,7 @@ import yaml
 
 from cdhelper import plan
 from cdhelper.errors import InputError
-from cdhelper.inventory import Target, TargetKind
+from cdhelper.inventory import Target
 from cdhelper.planner import plan_webhook
 
 from helpers import digest, push, service
@@ -22,7 +22,7 @@ def sample(created_at: datetime = WHEN) -> plan.Plan:
     body = plan_webhook(events, services)
     return plan.Plan(
         mode=plan.Mode.WEBHOOK,
-        target=Target(TargetKind.SWARMPIT, "http://sp:8080"),
+        target=Target("swarmpit", "http://sp:8080"),
         events=tuple(events),
         actions=body.actions,
         skipped=body.skipped,

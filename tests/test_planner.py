@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from cdhelper.events import EventSource
 from cdhelper.planner import Policy, lookup_keys, parse_aliases, plan_smart, plan_webhook
-from cdhelper.registry import Lookup
+from cdhelper.values import Lookup
 
 from helpers import digest, push, service
 
@@ -60,7 +59,7 @@ def test_up_to_date_and_opted_out_are_skipped() -> None:
 
 
 def test_webhook_without_digest_always_redeploys() -> None:
-    hub = push("ns/app:INT", source=EventSource.DOCKERHUB)
+    hub = push("ns/app:INT", source="dockerhub")
     body = plan_webhook([hub], [service("s", "ns/app:INT", OLD)])
     [action] = body.actions
     assert action.target_digest is None
@@ -164,7 +163,7 @@ def test_smart_plan() -> None:
 
 
 def test_webhook_with_published_digests() -> None:
-    hub = push("r.io/app:v1", source=EventSource.DOCKERHUB)
+    hub = push("r.io/app:v1", source="dockerhub")
     services = [service("a", "r.io/app:v1", OLD), service("b", "r.io/app:v1", NEW)]
     body = plan_webhook([hub], services, published={("r.io", "app", "v1"): Lookup(digest=NEW)})
     assert [(a.service.name, a.target_digest) for a in body.actions] == [("a", NEW)]

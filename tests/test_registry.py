@@ -10,8 +10,9 @@ import requests_mock
 from cdhelper.credentials import Credential, CredentialStore
 from cdhelper.errors import ApiError
 from cdhelper.reference import ImageRef
-from cdhelper.registry import ACCEPT, MANIFEST_TYPES, Lookup, RegistryClient, is_loopback
+from cdhelper.registry import ACCEPT, MANIFEST_TYPES, RegistryClient, is_loopback
 from cdhelper.registry_auth import RegistryAuthError
+from cdhelper.values import Lookup
 
 from helpers import digest
 

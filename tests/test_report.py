@@ -8,13 +8,13 @@ from markdown_it import MarkdownIt
 
 from cdhelper import report
 from cdhelper.applier import ActionResult, ApplyResult, Outcome, Status
-from cdhelper.inventory import Target, TargetKind
+from cdhelper.inventory import Target
 from cdhelper.plan import Mode, Plan, ServiceId, Skip
 
 from helpers import digest, make_action, push
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
-TARGET = Target(TargetKind.DOCKER, "unix:///run/docker.sock", "c1")
+TARGET = Target("docker", "unix:///run/docker.sock", "c1")
 
 
 def sample_plan() -> Plan:

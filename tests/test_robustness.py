@@ -11,10 +11,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cdhelper import plan
+from cdhelper import plan, sources
+from cdhelper.backends import parse_inventory
 from cdhelper.errors import InputError
-from cdhelper.events import parse_document
-from cdhelper.inventory import parse_inventory
+from cdhelper.sources.base import Context
 
 from helpers import DATA
 
@@ -82,7 +82,7 @@ def never_a_traceback(call: Any, document: Any) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=JSON | mutated())
 def test_events(document: Any) -> None:
-    never_a_traceback(lambda d: parse_document(d, "x"), document)
+    never_a_traceback(lambda d: sources.parse_document(d, Context("x")), document)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

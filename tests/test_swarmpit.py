@@ -7,9 +7,8 @@ import pytest
 import requests
 import requests_mock
 
+from cdhelper.backends.swarmpit import Swarmpit, normalise_url, token_from_env
 from cdhelper.errors import ApiError, ConfigError, InputError
-from cdhelper.inventory import TargetKind
-from cdhelper.swarmpit import Swarmpit, normalise_url, token_from_env
 
 from helpers import digest, make_action
 
@@ -57,7 +56,7 @@ def test_token_required() -> None:
 def test_inventory(requests_mock: requests_mock.Mocker, load_data: Callable[[str], Any]) -> None:
     requests_mock.get(f"{BASE}/api/services", json=load_data("swarmpit-services.json"))
     inventory = Swarmpit(BASE + "/api", "tok").inventory()
-    assert inventory.target.kind is TargetKind.SWARMPIT
+    assert inventory.target.kind == "swarmpit"
     assert inventory.target.url == BASE
     assert len(inventory.services) == 5
     assert requests_mock.request_history[-1].headers["Authorization"] == "Bearer tok"

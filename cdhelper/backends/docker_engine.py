@@ -18,12 +18,15 @@ import docker
 import docker.errors
 import requests
 
+from cdhelper import documents
+from cdhelper.backends.base import BackendType
 from cdhelper.errors import ApiError, ConfigError
-from cdhelper.inventory import Inventory, Target, TargetKind, fingerprint, from_docker, split_image
+from cdhelper.inventory import STACK_LABEL, Inventory, Target, fingerprint, service
 from cdhelper.plan import Action
 from cdhelper.reference import short_digest
 
 HOST_ENV = "DOCKER_HOST"
+KIND = "docker"
 OUT_OF_SEQUENCE = "update out of sequence"
 UPDATE_RETRIES = 5
 POLL_INTERVAL = 0.5
@@ -85,11 +88,19 @@ class DockerEngine:
 
     @property
     def target(self) -> Target:
-        return Target(TargetKind.DOCKER, self.url, self.cluster)
+        return Target(KIND, self.url, self.cluster)
 
     def inventory(self) -> Inventory:
         raw = self._call(self._client.services)
-        return from_docker(raw, f"{self._what}: GET /services", self.target)
+        return parse_services(raw, f"{self._what}: GET /services", self.target)
+
+    def check_target(self, planned: Target) -> None:
+        """Another address of the same cluster is fine; another cluster is refused."""
+        if planned.cluster and self.cluster != planned.cluster:
+            raise ConfigError(
+                f"refusing to apply: the plan was made for Swarm cluster {planned.cluster}, "
+                f"but {self.url} manages cluster {self.cluster}"
+            )
 
     def redeploy(self, action: Action) -> str:
         """Write ``spec_image@target_digest`` into the live spec; retry Swarm's version bumps."""
@@ -209,7 +220,70 @@ def _reason(exc: Exception) -> str:
     return text.split("\n", maxsplit=1)[0][:200]
 
 
+def split_image(spec_image: str) -> tuple[str, str | None]:
+    image, _, digest = spec_image.partition("@")
+    return image, digest or None
+
+
+def from_docker(data: Any, where: str, url: str | None = None) -> Inventory:
+    """An Engine service list read from a file (``url`` None) or from ``url``."""
+    return parse_services(data, where, Target(KIND, url))
+
+
+def parse_services(data: Any, where: str, target: Target) -> Inventory:
+    documents.validate(data, "docker-services", where, "Docker Engine service list")
+    services = []
+    for index, raw in enumerate(data):
+        spec = raw["Spec"]
+        container = spec["TaskTemplate"].get("ContainerSpec")
+        if container is None:  # plugin services run no image
+            continue
+        image, digest = split_image(container["Image"])
+        labels = spec.get("Labels") or {}
+        services.append(
+            service(
+                where,
+                f"$[{index}].Spec.TaskTemplate.ContainerSpec.Image",
+                id=raw["ID"],
+                name=spec["Name"],
+                stack=labels.get(STACK_LABEL),
+                labels=labels,
+                image=image,
+                digest=digest,
+                version=raw["Version"]["Index"],
+                fingerprint=fingerprint(spec),
+                update_state=(raw.get("UpdateStatus") or {}).get("State"),
+            )
+        )
+    return Inventory(target, tuple(services))
+
+
+def is_service_list(data: Any) -> bool:
+    """The Engine's GET /services: an array of objects with ID and Spec."""
+    first = data[0] if isinstance(data, list) and data else None
+    return isinstance(first, dict) and ("Spec" in first or "ID" in first)
+
+
 def check_host(url: str) -> str:
     if not url.startswith(("unix://", "tcp://", "http://", "https://", "ssh://", "npipe://")):
         raise ConfigError(f"invalid Docker host {url!r}: expected unix:///path or tcp://host:port")
     return url
+
+
+def _connect(url: str, environ: Mapping[str, str]) -> DockerEngine:
+    return DockerEngine(check_host(url))
+
+
+BACKEND = BackendType(
+    kind=KIND,
+    title="Docker Engine",
+    noun="a Docker Engine",
+    option="--docker-host",
+    address_env=HOST_ENV,
+    address_help="URL",
+    deploys_exact_digest=True,
+    can_wait=True,
+    detect_inventory=is_service_list,
+    parse_inventory=from_docker,
+    connect=_connect,
+)

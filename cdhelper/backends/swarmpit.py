@@ -9,17 +9,23 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 
-from cdhelper import http
+from cdhelper import documents, http
+from cdhelper.backends.base import BackendType
 from cdhelper.errors import ConfigError, InputError
-from cdhelper.inventory import Inventory, Target, TargetKind, from_swarmpit
+from cdhelper.inventory import Inventory, Target, fingerprint, service
 from cdhelper.plan import Action
 
 TOKEN_ENV = "CDHELPER_SWARMPIT_TOKEN"  # noqa: S105 (a variable name, not a secret)
 URL_ENV = "CDHELPER_SWARMPIT_URL"
+KIND = "swarmpit"
+
+# Swarmpit fields that change without any change to the service spec.
+_RUNTIME_FIELDS = frozenset({"version", "createdAt", "updatedAt", "state", "status"})
 
 _HINTS = {
     401: f"Swarmpit refused the token: set {TOKEN_ENV} to a valid API token "
@@ -68,7 +74,7 @@ class Swarmpit:
 
     @property
     def target(self) -> Target:
-        return Target(TargetKind.SWARMPIT, self.url)
+        return Target(KIND, self.url)
 
     def inventory(self) -> Inventory:
         response = http.request(self._session, "GET", f"{self.url}/api/services", what=self._what)
@@ -88,3 +94,63 @@ class Swarmpit:
         )
         http.check(response, self._what, _HINTS)
         return f"redeploy of tag {action.tag} accepted (HTTP {response.status_code})"
+
+    def check_target(self, planned: Target) -> None:
+        if planned.url and planned.url != self.url:
+            raise ConfigError(
+                "refusing to apply: the plan was made for Swarmpit at "
+                f"{planned.url}, not {self.url}"
+            )
+
+
+def from_swarmpit(data: Any, where: str, url: str | None = None) -> Inventory:
+    documents.validate(data, "swarmpit-services", where, "Swarmpit service list")
+    services = []
+    for index, raw in enumerate(data):
+        repository = raw["repository"]
+        spec_fields = {k: v for k, v in raw.items() if k not in _RUNTIME_FIELDS}
+        labels = {item["name"]: item.get("value") or "" for item in raw.get("labels") or []}
+        status = raw.get("status") or {}
+        services.append(
+            service(
+                where,
+                f"$[{index}].repository.image",
+                id=raw["id"],
+                name=raw["serviceName"],
+                stack=raw.get("stack") or None,
+                labels=labels,
+                image=repository["image"],
+                digest=repository.get("imageDigest") or None,
+                version=raw["version"],
+                fingerprint=fingerprint(spec_fields),
+                update_state=status.get("update"),
+            )
+        )
+    return Inventory(Target(KIND, url), tuple(services))
+
+
+def is_service_list(data: Any) -> bool:
+    """Swarmpit's GET /api/services: a JSON array whose records lack the Engine's ID and Spec."""
+    first = data[0] if isinstance(data, list) and data else None
+    return isinstance(data, list) and not (
+        isinstance(first, dict) and ("Spec" in first or "ID" in first)
+    )
+
+
+def _connect(url: str, environ: Mapping[str, str]) -> Swarmpit:
+    return Swarmpit(url, token_from_env(environ))
+
+
+BACKEND = BackendType(
+    kind=KIND,
+    title="Swarmpit",
+    noun="Swarmpit",
+    option="--swarmpit-url",
+    address_env=URL_ENV,
+    address_help="URL",
+    deploys_exact_digest=False,
+    can_wait=False,
+    detect_inventory=is_service_list,
+    parse_inventory=from_swarmpit,
+    connect=_connect,
+)

@@ -9,15 +9,27 @@ from typing import Any
 
 import pytest
 
+from cdhelper import sources
 from cdhelper.errors import InputError
-from cdhelper.events import EventSource, PushEvent, load_events, parse_document, parse_time
+from cdhelper.events import PushEvent
+from cdhelper.sources.base import Context
+from cdhelper.values import parse_time
+
+
+def parse_document(data: Any, where: str) -> list[PushEvent]:
+    return list(sources.parse_document(data, Context(where)).events)
+
+
+def load_events(paths: list[str]) -> list[PushEvent]:
+    return list(sources.load_events(paths).events)
+
 
 DIGEST = "sha256:e2ef9cf1ec5ccb87e5102380b17449a32bdb2c596eb3e7c683418c67baf982bd"
 
 
 def test_dockerhub_payload(load_data: Callable[[str], Any]) -> None:
     [event] = parse_document(load_data("dockerhub-push-int.json"), "hub.json")
-    assert event.source is EventSource.DOCKERHUB
+    assert event.source == "dockerhub"
     assert event.image.tagged == "docker.io/dopplerdock/doppler-cd-helper:INT"
     assert event.digest is None
     assert event.timestamp == datetime.fromtimestamp(1618614391, UTC)
@@ -45,7 +57,7 @@ def test_registry_notifications_keep_only_tagged_manifest_pushes(
 ) -> None:
     events = parse_document(load_data("registry-notifications-push-app-v1.json"), "reg.json")
     assert [(e.source, e.image.tagged, e.digest) for e in events] == [
-        (EventSource.REGISTRY, "127.0.0.1:5000/app:v1", DIGEST)
+        ("registry", "127.0.0.1:5000/app:v1", DIGEST)
     ]
     assert events[0].event_id == "494dca8b-7ef2-4c31-b8a3-4613f058193f"
     assert events[0].timestamp == datetime(2026, 11, 27, 3, 51, 11, 95133, UTC)
@@ -90,7 +102,7 @@ def test_list_of_mixed_payloads(load_data: Callable[[str], Any]) -> None:
     events = parse_document(
         [load_data("dockerhub-push-int.json"), {"events": [_manifest_push(load_data)]}], "x"
     )
-    assert [e.source for e in events] == [EventSource.DOCKERHUB, EventSource.REGISTRY]
+    assert [e.source for e in events] == ["dockerhub", "registry"]
 
 
 @pytest.mark.parametrize(
@@ -103,7 +115,6 @@ def test_list_of_mixed_payloads(load_data: Callable[[str], Any]) -> None:
             lambda p: p["push_data"].update(pushed_at="yesterday"),
             "$.push_data.pushed_at: expected number, got string",
         ),
-        (lambda p: p.pop("push_data"), "$: 'push_data' is a required property"),
         (
             lambda p: p["repository"].update(repo_name="Bad/Name"),
             "$.repository.repo_name: 'Bad/Name'",
@@ -118,7 +129,6 @@ def test_list_of_mixed_payloads(load_data: Callable[[str], Any]) -> None:
         "empty-tag",
         "tag-number",
         "pushed-at-string",
-        "no-push-data",
         "upper-case-repo",
         "no-repo-name",
     ],
@@ -154,13 +164,17 @@ def test_tagged_push_needs_digest(load_data: Callable[[str], Any]) -> None:
 def test_bad_timestamp(load_data: Callable[[str], Any]) -> None:
     push = _manifest_push(load_data)
     push["timestamp"] = "last tuesday"
-    with pytest.raises(InputError, match=r"x: \$.events\[0\]: invalid timestamp 'last tuesday'"):
+    with pytest.raises(
+        InputError, match=r"x: \$.events\[0\].timestamp: invalid timestamp 'last tuesday'"
+    ):
         parse_document({"events": [push]}, "x")
 
 
-@pytest.mark.parametrize("payload", [{"hello": 1}, 42, "text", None, [{"x": 1}]])
+@pytest.mark.parametrize(
+    "payload", [{"hello": 1}, 42, "text", None, [{"x": 1}], {"repository": {"repo_name": "a/b"}}]
+)
 def test_unknown_payload(payload: Any) -> None:
-    with pytest.raises(InputError, match="unknown payload: expected a Docker Hub webhook"):
+    with pytest.raises(InputError, match="unknown webhook payload: expected one of these sources"):
         parse_document(payload, "x")
 
 
@@ -175,7 +189,7 @@ def test_load_events_from_files_and_stdin(
         "sys.stdin", io.StringIO(json.dumps({"events": [_manifest_push(load_data)]}))
     )
     events = load_events([str(path), "-"])
-    assert [e.source for e in events] == [EventSource.DOCKERHUB, EventSource.REGISTRY]
+    assert [e.source for e in events] == ["dockerhub", "registry"]
 
 
 def test_load_events_errors(tmp_path: Path) -> None:

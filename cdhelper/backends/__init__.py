@@ -1,0 +1,137 @@
+"""Deploy backends: where services live, and which one a command talks to.
+
+Each backend is one module in this package; :data:`BACKENDS` lists them, and that list is
+the only place that names them all. A command names a live backend by its option
+(``--swarmpit-url``, ``--docker-host``) or, failing that, by the one environment variable
+that is set; a plan is applied to the target it records, an option only filling a gap.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cdhelper import documents
+from cdhelper.backends import docker_engine, swarmpit
+from cdhelper.backends.base import Backend, BackendType, Waiter
+from cdhelper.errors import ConfigError, InputError, UsageError
+from cdhelper.inventory import Inventory, Target, from_snapshot
+
+BACKENDS: tuple[BackendType, ...] = (
+    swarmpit.BACKEND,
+    docker_engine.BACKEND,
+)
+
+__all__ = ["BACKENDS", "Backend", "BackendType", "Source", "Waiter"]
+
+# What each backend's option was given: {kind: address or None}.
+Addresses = Mapping[str, str | None]
+
+
+def by_kind(kind: str) -> BackendType:
+    for backend in BACKENDS:
+        if backend.kind == kind:
+            return backend
+    raise InputError(f"unknown target kind {kind!r}")
+
+
+def load_inventory(path: str) -> Inventory:
+    where = documents.display_name(path)
+    return parse_inventory(documents.parse_json(documents.read_text(path), where), where)
+
+
+def parse_inventory(data: Any, where: str, url: str | None = None) -> Inventory:
+    """Detect the inventory's kind (a backend's raw list, or a snapshot) and normalise it."""
+    if isinstance(data, dict) and "format" in data:
+        return from_snapshot(data, where)
+    for backend in BACKENDS:
+        if backend.detect_inventory(data):
+            return backend.parse_inventory(data, where, url)
+    lists = " or ".join(f"the {b.title} service list" for b in BACKENDS)
+    raise InputError(
+        f"{where}: $: unknown inventory: expected {lists} (a JSON array), "
+        "or a cdhelper inventory snapshot object"
+    )
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where ``inventory`` and ``plan`` read the services from: a file or a live backend."""
+
+    inventory_file: str | None = None
+    backend: Backend | None = None
+
+    def read(self) -> Inventory:
+        if self.backend is not None:
+            return self.backend.inventory()
+        assert self.inventory_file is not None
+        return load_inventory(self.inventory_file)
+
+
+def _options() -> str:
+    return " or ".join(f"{b.option} {b.address_help}" for b in BACKENDS)
+
+
+def _variables() -> str:
+    return " or ".join(b.address_env for b in BACKENDS)
+
+
+def live_source(addresses: Addresses, environ: Mapping[str, str] = os.environ) -> Backend | None:
+    """The backend named by an option, else by the one default the environment sets."""
+    given = [(b, addresses[b.kind]) for b in BACKENDS if addresses.get(b.kind)]
+    if len(given) > 1:
+        raise UsageError(f"give either {' or '.join(b.option for b, _ in given)}, not both")
+    if given:
+        backend, address = given[0]
+        assert address is not None
+        return backend.connect(address, environ)
+    from_env = [(b, environ[b.address_env]) for b in BACKENDS if environ.get(b.address_env)]
+    if len(from_env) > 1:
+        names = " and ".join(b.address_env for b, _ in from_env)
+        choose = " or ".join(b.option for b, _ in from_env)
+        raise UsageError(f"both {names} are set: choose with {choose}")
+    if from_env:
+        backend, address = from_env[0]
+        return backend.connect(address, environ)
+    return None
+
+
+def source(
+    inventory_file: str | None, addresses: Addresses, environ: Mapping[str, str] = os.environ
+) -> Source:
+    if inventory_file and any(addresses.values()):
+        live = ", ".join(b.option for b in BACKENDS)
+        raise UsageError(f"give either --inventory or a live target ({live})")
+    if inventory_file:
+        return Source(inventory_file=inventory_file)
+    backend = live_source(addresses, environ)
+    if backend is None:
+        raise UsageError(
+            "no services to plan against: give --inventory FILE, "
+            f"{_options().replace(' or ', ', ')} (or set {_variables()})"
+        )
+    return Source(backend=backend)
+
+
+def apply_backend(
+    planned: Target, addresses: Addresses, environ: Mapping[str, str] = os.environ
+) -> Backend:
+    """The backend a plan is applied to: the target it records; an option may only fill a gap."""
+    kind = by_kind(planned.kind)
+    for other in BACKENDS:
+        if other is not kind and addresses.get(other.kind):
+            raise ConfigError(
+                f"refusing to apply: the plan was made for {kind.noun}, not {other.noun}"
+            )
+    address = addresses.get(kind.kind) or planned.url
+    if address is None:
+        raise ConfigError(
+            f"the plan was computed from an inventory file and names no {kind.title}: "
+            f"give {kind.option} {kind.address_help} "
+            "(the plan is checked against its live services first)"
+        )
+    backend = kind.connect(address, environ)
+    backend.check_target(planned)
+    return backend

@@ -1,0 +1,62 @@
+"""What a deploy backend is: one small interface, and a descriptor of what it can do.
+
+Adding a backend is one module in this folder that defines a :class:`BackendType` (its
+inventory parser, the option and environment variable that name its address, its
+capabilities) and a class implementing :class:`Backend`, plus its line in
+:data:`cdhelper.backends.BACKENDS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from cdhelper.inventory import Inventory, Target
+from cdhelper.plan import Action
+
+
+class Backend(Protocol):
+    """Reads the live services of one target and redeploys one of them at a time."""
+
+    @property
+    def target(self) -> Target: ...
+
+    def inventory(self) -> Inventory:
+        """The services running now."""
+        ...
+
+    def redeploy(self, action: Action) -> str:
+        """Start the redeploy of one planned action; a short message on success.
+
+        Raises :class:`~cdhelper.errors.CdhelperError` when the backend refuses or fails.
+        """
+        ...
+
+    def check_target(self, planned: Target) -> None:
+        """Raise ConfigError unless this backend is the target a plan was made for."""
+        ...
+
+
+@runtime_checkable
+class Waiter(Protocol):
+    """A backend that can wait for a started redeploy to converge (the Docker Engine)."""
+
+    def wait(self, action: Action, deadline: float) -> str:
+        """Block until done; a message, or raise CdhelperError on failure or the deadline."""
+        ...
+
+
+@dataclass(frozen=True)
+class BackendType:
+    kind: str  # recorded as target.kind in plans and snapshots
+    title: str  # "Swarmpit", "Docker Engine"
+    noun: str  # in a sentence: "Swarmpit", "a Docker Engine"
+    option: str  # the command-line option naming its address: "--swarmpit-url"
+    address_env: str  # the environment variable naming it by default
+    address_help: str  # what an address looks like, for messages
+    deploys_exact_digest: bool  # True: plans must carry the digest it deploys
+    can_wait: bool  # apply --wait is possible
+    detect_inventory: Callable[[Any], bool]  # its raw service list, by shape
+    parse_inventory: Callable[[Any, str, str | None], Inventory]  # (data, where, address)
+    connect: Callable[[str, Mapping[str, str]], Backend]  # (address, environment)

@@ -1,0 +1,74 @@
+"""CNCF Distribution notifications (``registry:2``, GitLab self-managed, Zot, ...).
+
+An envelope ``{"events": [...]}`` of unrelated events. Only a push of a manifest or index
+with a tag moves a tag; layer pushes, pulls, mounts and deletes are noise. The registry
+host is the host of ``target.url`` (else ``request.host``). Configured on the registry as
+``notifications.endpoints[]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from cdhelper.events import MANIFEST_MEDIA_TYPES, PushEvent
+from cdhelper.sources.base import Context, Parsed, Source, digest, image, timestamp
+
+NAME = "registry"
+
+
+def detect(payload: Mapping[str, Any]) -> bool:
+    return isinstance(payload.get("events"), list)
+
+
+def parse(payload: Mapping[str, Any], ctx: Context) -> Parsed:
+    events: list[PushEvent] = []
+    ignored: list[str] = []
+    for index, event in enumerate(payload["events"]):
+        path = f"$.events[{index}]"
+        why = not_a_deploy_signal(event)
+        if why:
+            ignored.append(f"{NAME}: {path}: {why}")
+            continue
+        events.append(_event(event, ctx, path))
+    return Parsed(tuple(events), tuple(ignored))
+
+
+def not_a_deploy_signal(event: Mapping[str, Any]) -> str | None:
+    """Why an event moves no tag, or None for a tagged manifest push."""
+    target = event["target"]
+    media_type = target.get("mediaType")
+    if event["action"] != "push":
+        return f"{event['action']}: not a push"
+    if media_type is not None and media_type not in MANIFEST_MEDIA_TYPES:
+        return f"push of {media_type}: not a manifest"
+    if not target.get("tag"):
+        return "push without a tag"
+    return None
+
+
+def _event(event: Mapping[str, Any], ctx: Context, path: str) -> PushEvent:
+    target = event["target"]
+    host = urlsplit(target["url"]).netloc.rpartition("@")[2] if target.get("url") else ""
+    host = host or (event.get("request") or {}).get("host", "")
+    if not host:
+        raise ctx.error(f"{path}.target.url", "no registry host in the event")
+    return PushEvent(
+        NAME,
+        image(ctx, f"{path}.target", host, target["repository"], target["tag"]),
+        digest(ctx, f"{path}.target.digest", target.get("digest")),
+        timestamp(ctx, f"{path}.timestamp", event.get("timestamp")),
+        event.get("id"),
+        target.get("mediaType"),
+    )
+
+
+SOURCE = Source(
+    name=NAME,
+    title="registry notification envelope (CNCF Distribution)",
+    schema="registry-notification",
+    expects="an object with an events array",
+    detect=detect,
+    parse=parse,
+)
