@@ -18,10 +18,10 @@ from cdhelper.reference import (
     ReferenceError,
     is_digest,
     is_valid_tag,
-    normalise_registry,
     normalise_repository,
+    parse_registry,
 )
-from cdhelper.values import parse_time
+from cdhelper.values import parse_time, shown
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,11 @@ class Source:
 def image(ctx: Context, path: str, host: str, repository: str, tag: str) -> ImageRef:
     """The normalised ``host/repository:tag`` a payload names, or an input error at ``path``."""
     if not is_valid_tag(tag):
-        raise ctx.error(path, f"invalid tag {tag!r}: expected [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}")
+        raise ctx.error(
+            path, f"invalid tag {shown(tag)}: expected [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}"
+        )
     try:
-        registry = normalise_registry(host)
+        registry = parse_registry(host)
         return ImageRef(registry, normalise_repository(registry, repository), tag)
     except ReferenceError as exc:
         raise ctx.error(path, exc.message) from None
@@ -71,7 +73,7 @@ def digest(ctx: Context, path: str, text: str | None) -> str | None:
     if not text:
         return None
     if not is_digest(text):
-        raise ctx.error(path, f"invalid digest {text!r}: expected sha256:<64 hex digits>")
+        raise ctx.error(path, f"invalid digest {shown(text)}: expected sha256:<64 hex digits>")
     return text
 
 
