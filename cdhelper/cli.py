@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 error (bad input, API failure, stale plan, failed actio
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from cdhelper import (
     plan,
     planner,
     report,
+    signing,
     sources,
 )
 from cdhelper.credentials import CredentialStore
@@ -246,6 +248,8 @@ def plan_command(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     _writable(output)
+    _distinct_outputs({"-o": output}, [*event_files, inventory_file])
+    key = signing.key_from_environment()
     # bad payloads fail before anything is called
     pushes = sources.load_events(event_files, source_name, registry_host).events
     request = jobs.PlanRequest(
@@ -262,13 +266,15 @@ def plan_command(
     )
     outcome = jobs.make_plan(request, _now())
     result = outcome.plan
-    emit(plan.dumps(result), output)
+    emit(plan.dumps(result, key), output)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     if outcome.registry is not None:
         click.echo(report.registry_stats(outcome.registry.stats), err=True)
-    summary = report.plan_text(result) if output else report.plan_summary(result) + "\n"
-    click.echo(summary, nl=False, err=not output)
+    # stdout carries the plan, or (with -o FILE) the review text; never both
+    to_file = output not in (None, documents.STDIN)
+    summary = report.plan_text(result) if to_file else report.plan_summary(result) + "\n"
+    click.echo(summary, nl=False, err=not to_file)
     if detailed_exitcode and result.has_changes:
         sys.exit(EXIT_CHANGES)
 
@@ -284,7 +290,10 @@ def plan_command(
 )
 def show(plan_file: str, fmt: str) -> None:
     """Show a plan for review."""
-    click.echo(report.render_plan(plan.load(plan_file), report.Format(fmt)), nl=False)
+    shown = plan.load(plan_file, signing.key_from_environment())
+    click.echo(report.render_plan(shown, report.Format(fmt)), nl=False)
+    prefix = "warning: " if shown.signature is signing.Check.INVALID else ""
+    click.echo(f"{prefix}signature: {shown.signature.value}", err=True)
 
 
 @cli.command()
@@ -317,7 +326,10 @@ def apply(
 ) -> None:
     """Apply exactly the actions of a reviewed plan; refuse it if it went stale."""
     _writable(report_file, junit_file)
-    reviewed = plan.load(plan_file)
+    _distinct_outputs({"--report": report_file, "--junit": junit_file}, [plan_file])
+    key = signing.key_from_environment()
+    reviewed = plan.load(plan_file, key)
+    plan.require_signature(reviewed, documents.display_name(plan_file), key)
     kind = backends.by_kind(reviewed.target.kind)
     if wait and not kind.can_wait:
         waiters = " or ".join(b.noun for b in backends.BACKENDS if b.can_wait)
@@ -354,6 +366,21 @@ def _writable(*paths: str | None) -> None:
     for path in paths:
         if path:
             documents.check_writable(path)
+
+
+def _distinct_outputs(outputs: dict[str, str | None], inputs: Sequence[str | None]) -> None:
+    """An output path that is an input, or another output, would destroy what it reads."""
+    seen: dict[str, str] = {}
+    for option, path in outputs.items():
+        if not path or path == documents.STDIN:
+            continue
+        for other in inputs:
+            if other and other != documents.STDIN and documents.same_file(path, other):
+                raise UsageError(f"{option} {path} is also an input: write somewhere else")
+        real = os.path.realpath(path)
+        if real in seen:
+            raise UsageError(f"{option} and {seen[real]} are the same file {path}")
+        seen[real] = option
 
 
 def emit(text: str, output: str | None) -> None:
