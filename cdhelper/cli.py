@@ -290,10 +290,12 @@ def plan_command(
 )
 def show(plan_file: str, fmt: str) -> None:
     """Show a plan for review."""
-    shown = plan.load(plan_file, signing.key_from_environment())
+    key = signing.key_from_environment()
+    shown = plan.load(plan_file, key)
     click.echo(report.render_plan(shown, report.Format(fmt)), nl=False)
-    prefix = "warning: " if shown.signature is signing.Check.INVALID else ""
-    click.echo(f"{prefix}signature: {shown.signature.value}", err=True)
+    if key is not None or shown.signature is not signing.Check.UNSIGNED:
+        bad = shown.signature in (signing.Check.INVALID, signing.Check.UNSIGNED)
+        click.echo(f"{'warning: ' if bad else ''}signature: {shown.signature.value}", err=True)
 
 
 @cli.command()

@@ -288,6 +288,9 @@ def test_unsigned_plan_is_refused_with_a_key(
     assert result.exit_code == 1
     assert "refusing an unsigned plan: CDHELPER_PLAN_KEY is set" in result.stderr
     assert swarmpit.call_count == 0
+    shown = run("show", str(plan_file), env={"CDHELPER_PLAN_KEY": KEY})
+    assert (shown.exit_code, shown.stderr) == (0, "warning: signature: not signed\n")
+    assert run("show", str(plan_file)).stderr == ""
     signed = _plan(tmp_path, {"CDHELPER_PLAN_KEY": KEY})
     assert run("apply", str(signed), "--swarmpit-url", SP, "--dry-run").exit_code == 0
     assert run("show", str(signed)).stderr == (
