@@ -313,3 +313,28 @@ def test_an_empty_key_is_an_error(tmp_path: Path, command: str) -> None:
         "or unset it to work unsigned\n"
     )
     assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ("registry.example.com:99999", "the port must be 1-65535"),
+        ("myregistry", "a name without a dot or a port reads as a Docker Hub namespace"),
+        ("[::1", "invalid URL: Invalid IPv6 URL"),
+    ],
+)
+def test_registry_hosts_docker_would_refuse_write_no_plan(
+    tmp_path: Path, load_data: Callable[[str], Any], host: str, message: str
+) -> None:
+    envelopes = load_data("registry-notifications-push-app-v1.json")
+    for envelope in envelopes:
+        for event in envelope["events"]:
+            event["target"]["url"] = event["target"]["url"].replace("127.0.0.1:5000", host)
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps(envelopes))
+    out = tmp_path / "plan.yaml"
+    result = run("plan", "--event", str(event_file), "--inventory", SWARMPIT, "-o", str(out))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {event_file}: $[")
+    assert message in result.stderr
+    assert not out.exists()
