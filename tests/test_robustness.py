@@ -209,7 +209,7 @@ def plan_bytes(draw: st.DrawFn) -> bytes:
     return draw(spliced(plan_text()))
 
 
-def invoke(args: list[str], stdin: bytes, env: dict[str, str] | None = None) -> None:
+def invoke(args: list[str], stdin: bytes, env: dict[str, str | None] | None = None) -> None:
     """No uncaught exception: an exit code of 0, 1 or 2, and never a traceback."""
     result = CliRunner().invoke(cli, args, input=stdin, env=env)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
