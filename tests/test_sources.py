@@ -217,3 +217,4 @@ def test_registry_event_without_id_or_timestamp(load_data: Callable[[str], Any])
     del push["id"], push["timestamp"]
     [event] = parse_document({"events": [push]}, "x")
     assert (event.event_id, event.timestamp) == (None, None)
+
