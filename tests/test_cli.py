@@ -59,15 +59,15 @@ def test_validate(runner: CliRunner) -> None:
 def test_validate_says_why_a_valid_payload_deploys_nothing(
     runner: CliRunner, tmp_path: Path
 ) -> None:
-    envelope = json.loads(Path(REG).read_text())
-    for event in envelope["events"]:
+    envelopes = json.loads(Path(REG).read_text())
+    for event in (e for envelope in envelopes for e in envelope["events"]):
         event["action"] = "pull"
     pulls = tmp_path / "pulls.json"
-    pulls.write_text(json.dumps(envelope))
+    pulls.write_text(json.dumps(envelopes))
     result = runner.invoke(cli, ["validate", str(pulls)])
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
-    assert f"note: {pulls}: registry: $.events[0]: pull: not a push\n" in result.stderr
+    assert f"note: {pulls}: registry: $[0].events[0]: pull: not a push\n" in result.stderr
     assert "1 valid file(s), 0 push event(s)" in result.stderr
 
 
