@@ -71,7 +71,7 @@ def test_timeout_becomes_named_error(
     requests_mock.get(URL, exc=requests.ConnectTimeout)
     with pytest.raises(
         ApiError,
-        match=r"peer: no answer from http://127.0.0.1:9/x within 30 s "
+        match=r"peer: no answer from http://127.0.0.1:9/x within 5 s "
         r"\(GET timed out, after 4 tries\)",
     ):
         http.request(http.new_session(), "GET", URL, what="peer")
