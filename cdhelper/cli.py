@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 error (bad input, API failure, stale plan, failed actio
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from collections.abc import Callable, Sequence
@@ -20,7 +21,9 @@ from cdhelper import (
     backends,
     documents,
     filters,
+    http,
     jobs,
+    lock,
     params,
     plan,
     planner,
@@ -38,7 +41,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
-DEFAULT_WAIT = 300.0
+DEFAULT_TIMEOUT = 300.0
 
 
 class CdhelperGroup(click.Group):
@@ -98,6 +101,27 @@ def source_options(func: F) -> F:
     )(func)
 
 
+def timeout_option(scope: str) -> Callable[[F], F]:
+    """``--timeout SECONDS``: the command runs under that overall deadline (cdhelper.http)."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with http.deadline(kwargs.pop("timeout")):
+                return func(*args, **kwargs)
+
+        return click.option(  # type: ignore[return-value]
+            "--timeout",
+            type=click.FloatRange(min=1),
+            default=DEFAULT_TIMEOUT,
+            show_default=True,
+            metavar="SECONDS",
+            help=f"The time limit for {scope}: requests, retries and waits; then exit 1.",
+        )(wrapper)
+
+    return decorate
+
+
 output_option = click.option(
     "-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
 )
@@ -155,6 +179,7 @@ def validate(
 @cli.command()
 @target_options("Read the services from")
 @output_option
+@timeout_option("the whole command")
 def inventory(addresses: backends.Addresses, output: str | None) -> None:
     """Snapshot the running services of a live target as JSON."""
     _writable(output)
@@ -225,6 +250,7 @@ def inventory(addresses: backends.Addresses, output: str | None) -> None:
     is_flag=True,
     help="Exit 0 when there is nothing to do, 2 when the plan has actions, 1 on error.",
 )
+@timeout_option("the whole command (registry lookups included)")
 def plan_command(
     event_files: Sequence[str],
     source_name: str | None,
@@ -297,14 +323,7 @@ def show(plan_file: str, fmt: str) -> None:
     is_flag=True,
     help="Docker Engine: wait until each update completed and its tasks run the new digest.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1),
-    default=DEFAULT_WAIT,
-    show_default=True,
-    metavar="SECONDS",
-    help="With --wait: the limit for the whole apply.",
-)
+@timeout_option("the whole apply, --wait included")
 @click.option("--report", "report_file", metavar="FILE", help="Write a JSON result per action.")
 @click.option("--junit", "junit_file", metavar="FILE", help="Write a JUnit XML report.")
 def apply(
@@ -312,7 +331,6 @@ def apply(
     addresses: backends.Addresses,
     dry_run: bool,
     wait: bool,
-    timeout: float,
     report_file: str | None,
     junit_file: str | None,
 ) -> None:
@@ -330,16 +348,41 @@ def apply(
             "which may be newer than the plan's target digest",
             err=True,
         )
-    result = applier.apply(
-        reviewed, backend, dry_run=dry_run, wait_timeout=timeout if wait else None
-    )
-    if report_file:
-        emit(documents.dump_json(report.apply_report(result, plan_file)), report_file)
-    if junit_file:
-        emit(report.apply_junit(result, reviewed, _now()), junit_file)
+    deadline = http.current_deadline()
+    wait_until = deadline.at if wait and deadline else None
+    exclusive = contextlib.nullcontext() if dry_run else lock.hold(backend.target, on_wait=_note)
+    with exclusive:
+        result = applier.apply(reviewed, backend, dry_run=dry_run, wait_until=wait_until)
+    # The outcome first: whatever happens to the report files, the user sees what was done.
     click.echo(report.apply_text(result), nl=False)
+    unwritten = _write_reports(
+        [
+            (report_file, lambda: documents.dump_json(report.apply_report(result, plan_file))),
+            (junit_file, lambda: report.apply_junit(result, reviewed, _now())),
+        ]
+    )
+    if unwritten:
+        fail(report.unwritten_reports(result, unwritten))
     if not result.ok:
         sys.exit(EXIT_ERROR)
+
+
+def _write_reports(reports: Sequence[tuple[str | None, Callable[[], str]]]) -> list[str]:
+    """Write every report that can be; the problems of those that cannot."""
+    problems = []
+    for path, render in reports:
+        if not path:
+            continue
+        try:
+            emit(render(), path)
+        # A report that cannot be written must not hide what was done, nor stop the other.
+        except (CdhelperError, OSError, ValueError) as exc:
+            problems.append(str(exc) if isinstance(exc, CdhelperError) else f"{path}: {exc}")
+    return problems
+
+
+def _note(message: str) -> None:
+    click.echo(f"note: {message}", err=True)
 
 
 @cli.command()

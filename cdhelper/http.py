@@ -216,7 +216,7 @@ def _exchange(
         raise _ExchangeError(f"{within} ({method} timed out", sent, close=")") from None
     except requests.RequestException as exc:
         problem = f"cannot reach {redact_url(url)}: {_cause(exc)}"
-        raise _ExchangeError(problem, _may_have_reached(exc)) from None
+        raise _ExchangeError(problem, may_have_reached(exc)) from None
     except Exception as exc:  # whatever else breaks, nothing escapes but ours
         problem = f"{doing}: {type(exc).__name__}: {printable(str(exc))[:_SNIPPET]}"
         raise _ExchangeError(problem, sent=True, transient=False) from None
@@ -378,7 +378,7 @@ def _after(tries: int) -> str:
     return f", after {tries} tries" if tries > 1 else ""
 
 
-def _may_have_reached(exc: requests.RequestException) -> bool:
+def may_have_reached(exc: requests.RequestException) -> bool:
     """False only when the request certainly never left: no connection, no TLS session."""
     if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ProxyError)):
         return False

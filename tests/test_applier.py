@@ -29,6 +29,9 @@ class FakeBackend:
     def inventory(self) -> Inventory:
         return Inventory(self.target, tuple(self.services))
 
+    def service(self, service_id: str) -> Service | None:
+        return {s.id: s for s in self.services}.get(service_id)
+
     def check_target(self, planned: Target) -> None:
         assert planned == self.target
 

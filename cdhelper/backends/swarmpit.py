@@ -17,7 +17,7 @@ import requests
 from cdhelper import documents, http
 from cdhelper.backends.base import BackendType
 from cdhelper.errors import ConfigError, InputError
-from cdhelper.inventory import Inventory, Target, fingerprint, service
+from cdhelper.inventory import Inventory, Service, Target, fingerprint, service
 from cdhelper.plan import Action
 
 TOKEN_ENV = "CDHELPER_SWARMPIT_TOKEN"  # noqa: S105 (a variable name, not a secret)
@@ -77,23 +77,42 @@ class Swarmpit:
         return Target(KIND, self.url)
 
     def inventory(self) -> Inventory:
-        response = http.request(self._session, "GET", f"{self.url}/api/services", what=self._what)
-        http.check(response, self._what, _HINTS)
-        try:
-            data = response.json()
-        except ValueError:
-            raise InputError(
-                f"{self._what}: GET /api/services did not answer JSON: is this a Swarmpit URL?"
-            ) from None
+        data = self._get_json("/api/services")
         return from_swarmpit(data, f"{self._what}: GET /api/services", self.url)
+
+    def service(self, service_id: str) -> Service | None:
+        """One service as it is now (None: gone): re-read just before it is redeployed."""
+        path = f"/api/services/{quote(service_id, safe='')}"
+        data = self._get_json(path, missing_ok=True)
+        if data is None:
+            return None
+        found = from_swarmpit([data], f"{self._what}: GET {path}", self.url).services
+        return found[0] if found else None
 
     def redeploy(self, action: Action) -> str:
         url = f"{self.url}/api/services/{quote(action.service.id, safe='')}/redeploy"
         response = http.request(
-            self._session, "POST", url, what=self._what, params={"tag": action.tag}
+            self._session,
+            "POST",
+            url,
+            what=self._what,
+            params={"tag": action.tag},
+            max_body=http.MAX_ERROR_BODY,  # the answer is not used, only its status
         )
         http.check(response, self._what, _HINTS)
         return f"redeploy of tag {action.tag} accepted (HTTP {response.status_code})"
+
+    def _get_json(self, path: str, *, missing_ok: bool = False) -> Any:
+        response = http.request(self._session, "GET", f"{self.url}{path}", what=self._what)
+        if missing_ok and response.status_code == 404:
+            return None
+        http.check(response, self._what, _HINTS)
+        try:
+            return http.json_body(response)
+        except ValueError:
+            raise InputError(
+                f"{self._what}: GET {path} did not answer JSON: is this a Swarmpit URL?"
+            ) from None
 
     def check_target(self, planned: Target) -> None:
         if planned.url and planned.url != self.url:
