@@ -413,10 +413,10 @@ def _body_snippet(response: requests.Response) -> str:
         body = response.content[:MAX_ERROR_BODY]
     except Exception:  # a body that cannot be read just shows nothing
         return ""
+    text = body.decode("utf-8", "replace")
     try:
-        data = json.loads(body, parse_constant=_no_constant)
+        data = json.loads(text, parse_constant=_no_constant, strict=False)
     except (ValueError, RecursionError):
-        text = body.decode("utf-8", "replace").strip()
         return printable(" ".join(text[: _SNIPPET * 4].split()))[:_SNIPPET]
     if isinstance(data, dict):
         for key in ("error", "message", "errors", "detail"):
