@@ -151,7 +151,7 @@ class RegistryAuth:
             raise RegistryAuthError(_auth_message(registry, credential), response.status_code)
         http.check(response, what)
         try:
-            data = response.json()
+            data = http.json_body(response)  # never RecursionError on a deep answer
             token = str(data.get("token") or data.get("access_token") or "")
             lifetime = float(data.get("expires_in") or DEFAULT_TOKEN_LIFETIME)
         except (ValueError, AttributeError, TypeError):

@@ -118,7 +118,10 @@ class FaultServer:
         self._server = _Server((host, 0), Handler)
         self._server.owner = self
         self.url = f"http://{host}:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: close() (shutdown) waits up to one interval.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
 
     def on(self, method: str, path: str, behaviour: Behaviour) -> None:

@@ -29,6 +29,7 @@ from cdhelper.inventory import Target
 from cdhelper.plan import Action
 
 import faults
+import helpers
 from faults import FaultServer, Handler
 from helpers import DATA, digest
 
@@ -294,3 +295,40 @@ def test_apply_fails_when_another_apply_holds_the_lock_past_the_deadline(
     assert f"another cdhelper apply holds the lock for swarmpit at {server.url}" in result.stderr
     assert "nothing was changed" in result.stderr
     assert server.seen("POST") == []
+
+
+@pytest.mark.parametrize(
+    ("where", "behaviour", "message"),
+    [
+        (
+            "manifest",
+            faults.retry_after(100000),
+            "asks to retry after 100000 s (Retry-After), past the time limit of 1 s",
+        ),
+        ("ping", faults.trickle(0.05, seconds=8), "ran out reading the answer"),
+        ("token", faults.trickle(0.05, seconds=8), "ran out reading the answer"),
+    ],
+    ids=["manifest-429", "ping-trickle", "token-trickle"],
+)
+def test_smart_plan_lookups_end_at_the_deadline(
+    tmp_path: Path, where: str, behaviour: faults.Behaviour, message: str
+) -> None:
+    with FaultServer() as registry:
+        host = registry.url.removeprefix("http://")
+        challenge = {"WWW-Authenticate": f'Bearer realm="{registry.url}/token"'}
+        ping = faults.reply(401, {}, challenge) if where == "token" else faults.reply(200)
+        registry.on("GET", "/v2/", behaviour if where == "ping" else ping)
+        registry.on("GET", "/token", behaviour)
+        for n in range(4):
+            manifest = behaviour if where == "manifest" else faults.reply(200)
+            registry.on("HEAD", f"/v2/app{n}/manifests/v1", manifest)
+        inventory = helpers.swarmpit_inventory(
+            tmp_path,
+            [{"name": f"s{n}", "image": f"{host}/app{n}:v1@{digest('1')}"} for n in range(4)],
+        )
+        result = CliRunner().invoke(
+            cli, ["plan", "--smart", "--inventory", inventory, "--timeout", "1", "--parallel", "4"]
+        )
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr
+    assert result.stdout == ""  # no plan
