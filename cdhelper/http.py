@@ -380,7 +380,12 @@ def _after(tries: int) -> str:
 
 def may_have_reached(exc: requests.RequestException) -> bool:
     """False only when the request certainly never left: no connection, no TLS session."""
-    if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ProxyError)):
+    never_sent = (
+        requests.ConnectTimeout,
+        requests.exceptions.SSLError,
+        requests.exceptions.ProxyError,
+    )
+    if isinstance(exc, never_sent):
         return False
     if not isinstance(exc, requests.ConnectionError):
         return not isinstance(exc, (requests.exceptions.InvalidURL, ValueError))
