@@ -121,6 +121,12 @@ def apply(
     return ApplyResult(backend.target, Status.FAILED if failed else Status.APPLIED, tuple(results))
 
 
+def not_started(plan: Plan, reason: str) -> ApplyResult:
+    """The result of an apply that failed before touching anything: every action failed."""
+    results = (ActionResult(a, Outcome.FAILED, f"not applied: {reason}") for a in plan.actions)
+    return ApplyResult(plan.target, Status.FAILED, tuple(results))
+
+
 def _refused(checked: Sequence[ActionResult]) -> list[ActionResult]:
     return [
         ActionResult(r.action, Outcome.NOT_APPLIED, "plan refused: not applied")

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
@@ -337,48 +338,69 @@ def apply(
     """Apply exactly the actions of a reviewed plan; refuse it if it went stale."""
     _writable(report_file, junit_file)
     reviewed = plan.load(plan_file)
-    kind = backends.by_kind(reviewed.target.kind)
-    if wait and not kind.can_wait:
+    if wait and not backends.by_kind(reviewed.target.kind).can_wait:
         waiters = " or ".join(b.noun for b in backends.BACKENDS if b.can_wait)
         raise UsageError(f"--wait needs a plan for {waiters} target")
-    backend = backends.apply_backend(reviewed.target, addresses)
-    if not kind.deploys_exact_digest and any(a.target_digest for a in reviewed.actions):
-        click.echo(
-            f"note: {kind.title} deploys the digest the tag points to when it redeploys, "
-            "which may be newer than the plan's target digest",
-            err=True,
-        )
-    deadline = http.current_deadline()
-    wait_until = deadline.at if wait and deadline else None
-    exclusive = contextlib.nullcontext() if dry_run else lock.hold(backend.target, on_wait=_note)
-    with exclusive:
-        result = applier.apply(reviewed, backend, dry_run=dry_run, wait_until=wait_until)
+    reports = _ApplyReports(plan_file, reviewed, report_file, junit_file)
+    try:
+        result = _run_apply(reviewed, addresses, dry_run=dry_run, wait=wait)
+    except CdhelperError as exc:
+        # Nothing was touched (each action's own faults end in its outcome): CI still gets
+        # both reports, every action failed with the reason.
+        reports.write(applier.not_started(reviewed, str(exc)))
+        raise
     # The outcome first: whatever happens to the report files, the user sees what was done.
     click.echo(report.apply_text(result), nl=False)
-    unwritten = _write_reports(
-        [
-            (report_file, lambda: documents.dump_json(report.apply_report(result, plan_file))),
-            (junit_file, lambda: report.apply_junit(result, reviewed, _now())),
-        ]
-    )
+    unwritten = reports.write(result)
     if unwritten:
         fail(report.unwritten_reports(result, unwritten))
     if not result.ok:
         sys.exit(EXIT_ERROR)
 
 
-def _write_reports(reports: Sequence[tuple[str | None, Callable[[], str]]]) -> list[str]:
-    """Write every report that can be; the problems of those that cannot."""
-    problems = []
-    for path, render in reports:
-        if not path:
-            continue
-        try:
-            emit(render(), path)
-        # A report that cannot be written must not hide what was done, nor stop the other.
-        except (CdhelperError, OSError, ValueError) as exc:
-            problems.append(str(exc) if isinstance(exc, CdhelperError) else f"{path}: {exc}")
-    return problems
+def _run_apply(
+    reviewed: plan.Plan, addresses: backends.Addresses, *, dry_run: bool, wait: bool
+) -> applier.ApplyResult:
+    kind = backends.by_kind(reviewed.target.kind)
+    backend = backends.apply_backend(reviewed.target, addresses)
+    if not kind.deploys_exact_digest and any(a.target_digest for a in reviewed.actions):
+        _note(
+            f"{kind.title} deploys the digest the tag points to when it redeploys, "
+            "which may be newer than the plan's target digest"
+        )
+    deadline = http.current_deadline()
+    wait_until = deadline.at if wait and deadline else None
+    exclusive = contextlib.nullcontext() if dry_run else lock.hold(backend.target, on_wait=_note)
+    with exclusive:
+        return applier.apply(reviewed, backend, dry_run=dry_run, wait_until=wait_until)
+
+
+@dataclass(frozen=True)
+class _ApplyReports:
+    plan_file: str
+    reviewed: plan.Plan
+    report_file: str | None
+    junit_file: str | None
+
+    def write(self, result: applier.ApplyResult) -> list[str]:
+        """Write every report that can be; the problems of those that cannot."""
+        renderers: list[tuple[str | None, Callable[[], str]]] = [
+            (
+                self.report_file,
+                lambda: documents.dump_json(report.apply_report(result, self.plan_file)),
+            ),
+            (self.junit_file, lambda: report.apply_junit(result, self.reviewed, _now())),
+        ]
+        problems = []
+        for path, render in renderers:
+            if not path:
+                continue
+            try:
+                emit(render(), path)
+            # A report that cannot be written must not hide what was done, nor stop the other.
+            except (CdhelperError, OSError, ValueError) as exc:
+                problems.append(str(exc) if isinstance(exc, CdhelperError) else f"{path}: {exc}")
+        return problems
 
 
 def _note(message: str) -> None:
