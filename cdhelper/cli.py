@@ -2,13 +2,16 @@
 
 Exit codes: 0 success, 1 error (bad input, API failure, stale plan, failed action),
 2 usage error; ``plan --detailed-exitcode``: 0 no actions, 1 error, 2 actions present.
+Every text printed or written goes through :func:`echo` or :func:`emit`, which hide the
+secrets cdhelper knows (:mod:`cdhelper.redact`).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
@@ -26,10 +29,13 @@ from cdhelper import (
     report,
     sources,
 )
+from cdhelper.backends.swarmpit import ALLOW_HTTP_ENV
 from cdhelper.credentials import CredentialStore
 from cdhelper.errors import CdhelperError, UsageError
 from cdhelper.events import PushEvent
+from cdhelper.redact import redact
 from cdhelper.registry import RegistryClient
+from cdhelper.registry_auth import trusted_realm
 from cdhelper.tags import release_tags
 from cdhelper.values import format_time
 
@@ -53,8 +59,13 @@ class CdhelperGroup(click.Group):
 
 
 def fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    echo(f"error: {message}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """Print, with every known secret replaced by ***."""
+    click.echo(redact(text), err=err, nl=nl)
 
 
 def target_options(purpose: str) -> Callable[[F], F]:
@@ -64,8 +75,16 @@ def target_options(purpose: str) -> Callable[[F], F]:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             kwargs["addresses"] = {b.kind: kwargs.pop(_param(b)) for b in backends.BACKENDS}
+            allow_http = {ALLOW_HTTP_ENV: "1"} if kwargs.pop("allow_http") else {}
+            kwargs["environ"] = {**os.environ, **allow_http}
             return func(*args, **kwargs)
 
+        wrapper = click.option(
+            "--allow-http",
+            is_flag=True,
+            help=f"Send the Swarmpit token over plain http to a host that is not loopback "
+            f"(or set {ALLOW_HTTP_ENV}=1).",
+        )(wrapper)
         for backend in reversed(backends.BACKENDS):
             wrapper = click.option(
                 backend.option,
@@ -127,12 +146,12 @@ def validate(
             continue
         found.extend(loaded.events)
         for reason in loaded.ignored:
-            click.echo(f"note: {reason}", err=True)
+            echo(f"note: {reason}", err=True)
     if fmt == "json":
-        click.echo(documents.dump_json([report.event_fields(e) for e in found]), nl=False)
+        echo(documents.dump_json([report.event_fields(e) for e in found]), nl=False)
     else:
         for event in found:
-            click.echo(
+            echo(
                 "\t".join(
                     [
                         event.source,
@@ -142,7 +161,7 @@ def validate(
                     ]
                 )
             )
-        click.echo(
+        echo(
             f"{len(event_files) - len(failures)} valid file(s), {len(found)} push event(s)",
             err=True,
         )
@@ -153,10 +172,12 @@ def validate(
 @cli.command()
 @target_options("Read the services from")
 @output_option
-def inventory(addresses: backends.Addresses, output: str | None) -> None:
+def inventory(
+    addresses: backends.Addresses, environ: Mapping[str, str], output: str | None
+) -> None:
     """Snapshot the running services of a live target as JSON."""
     _writable(output)
-    backend = backends.live_source(addresses)
+    backend = backends.live_source(addresses, environ)
     if backend is None:
         options = " or ".join(f"{b.option} {b.address_help}" for b in backends.BACKENDS)
         variables = " or ".join(b.address_env for b in backends.BACKENDS)
@@ -205,7 +226,15 @@ def inventory(addresses: backends.Addresses, output: str | None) -> None:
     "insecure",
     multiple=True,
     metavar="HOST[:PORT]",
-    help="Talk plain HTTP to this registry (loopback registries always are).",
+    help="Talk plain HTTP to this registry, credentials included (loopback registries always are).",
+)
+@click.option(
+    "--trusted-realm",
+    "trusted_realms",
+    multiple=True,
+    metavar="[SCHEME://]HOST[:PORT]",
+    help="Send registry credentials to this token service, though not the registry's own "
+    "(repeatable; Docker Hub's is built in).",
 )
 @click.option(
     "--parallel",
@@ -227,10 +256,12 @@ def plan_command(
     smart: bool,
     inventory_file: str | None,
     addresses: backends.Addresses,
+    environ: Mapping[str, str],
     filter_texts: Sequence[str],
     resolve_digests: bool,
     aliases: Sequence[str],
     insecure: Sequence[str],
+    trusted_realms: Sequence[str],
     parallel: int,
     output: str | None,
     detailed_exitcode: bool,
@@ -243,6 +274,7 @@ def plan_command(
     try:
         policy = planner.Policy(registry_aliases=planner.parse_aliases(aliases))
         scope = filters.parse_filters(filter_texts)
+        realms = [trusted_realm(text) for text in trusted_realms]
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     _writable(output)
@@ -250,13 +282,16 @@ def plan_command(
     pushes = sources.load_events(event_files, source_name, registry_host).events
     request = jobs.PlanRequest(
         mode=plan.Mode.SMART if smart else plan.Mode.WEBHOOK,
-        source=backends.source(inventory_file, addresses),
+        source=backends.source(inventory_file, addresses, environ),
         pushes=pushes,
         policy=policy,
         filters=scope,
         resolve_digests=resolve_digests,
         registry=lambda: RegistryClient(
-            CredentialStore.from_environment(), insecure=insecure, pool_size=parallel
+            CredentialStore.from_environment(),
+            insecure=insecure,
+            trusted_realms=realms,
+            pool_size=parallel,
         ),
         parallel=parallel,
     )
@@ -264,11 +299,11 @@ def plan_command(
     result = outcome.plan
     emit(plan.dumps(result), output)
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     if outcome.registry is not None:
-        click.echo(report.registry_stats(outcome.registry.stats), err=True)
+        echo(report.registry_stats(outcome.registry.stats), err=True)
     summary = report.plan_text(result) if output else report.plan_summary(result) + "\n"
-    click.echo(summary, nl=False, err=not output)
+    echo(summary, nl=False, err=not output)
     if detailed_exitcode and result.has_changes:
         sys.exit(EXIT_CHANGES)
 
@@ -284,7 +319,7 @@ def plan_command(
 )
 def show(plan_file: str, fmt: str) -> None:
     """Show a plan for review."""
-    click.echo(report.render_plan(plan.load(plan_file), report.Format(fmt)), nl=False)
+    echo(report.render_plan(plan.load(plan_file), report.Format(fmt)), nl=False)
 
 
 @cli.command()
@@ -309,6 +344,7 @@ def show(plan_file: str, fmt: str) -> None:
 def apply(
     plan_file: str,
     addresses: backends.Addresses,
+    environ: Mapping[str, str],
     dry_run: bool,
     wait: bool,
     timeout: float,
@@ -322,9 +358,9 @@ def apply(
     if wait and not kind.can_wait:
         waiters = " or ".join(b.noun for b in backends.BACKENDS if b.can_wait)
         raise UsageError(f"--wait needs a plan for {waiters} target")
-    backend = backends.apply_backend(reviewed.target, addresses)
+    backend = backends.apply_backend(reviewed.target, addresses, environ)
     if not kind.deploys_exact_digest and any(a.target_digest for a in reviewed.actions):
-        click.echo(
+        echo(
             f"note: {kind.title} deploys the digest the tag points to when it redeploys, "
             "which may be newer than the plan's target digest",
             err=True,
@@ -336,7 +372,7 @@ def apply(
         emit(documents.dump_json(report.apply_report(result, plan_file)), report_file)
     if junit_file:
         emit(report.apply_junit(result, reviewed, _now()), junit_file)
-    click.echo(report.apply_text(result), nl=False)
+    echo(report.apply_text(result), nl=False)
     if not result.ok:
         sys.exit(EXIT_ERROR)
 
@@ -347,7 +383,7 @@ def apply(
 def tags(version: str, commit: str) -> None:
     """Print the image tags of the release convention for VERSION, one per line."""
     for tag in release_tags(version, commit):
-        click.echo(tag)
+        echo(tag)
 
 
 def _writable(*paths: str | None) -> None:
@@ -357,10 +393,14 @@ def _writable(*paths: str | None) -> None:
 
 
 def emit(text: str, output: str | None) -> None:
+    """Write a document (plan, snapshot, report) to ``output`` or stdout, secrets hidden."""
+    shown = redact(text)
     if output and output != documents.STDIN:
-        documents.write_atomic(output, text)
+        if shown != text:
+            echo(f"warning: {output}: a known secret in it was replaced by ***", err=True)
+        documents.write_atomic(output, shown)
     else:
-        click.echo(text, nl=False)
+        click.echo(shown, nl=False)
 
 
 def _now() -> datetime:
