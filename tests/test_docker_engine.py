@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import gc
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import docker.errors
 import pytest
 import requests
 
+from cdhelper.backends import docker_engine
 from cdhelper.backends.docker_engine import DockerEngine, check_host, connect
+from cdhelper.credentials import CredentialStore
 from cdhelper.errors import ApiError, ConfigError
 from cdhelper.inventory import fingerprint
 
@@ -166,3 +170,21 @@ def test_check_host(url: str) -> None:
 
 def test_fingerprint_is_of_the_spec() -> None:
     assert action_for(SERVICE).fingerprint == fingerprint(SERVICE["Spec"])
+
+
+def test_a_malformed_docker_config_is_an_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{"auths": {"r.io": {"auth": "!!!"}}}')
+    environ = {"DOCKER_CONFIG": str(tmp_path)}
+    with pytest.raises(ConfigError, match=f"{tmp_path / 'config.json'}: not a valid Docker config"):
+        connect("unix:///nonexistent/docker.sock", environ)
+
+
+def test_the_engine_sends_the_credentials_cdhelper_read(tmp_path: Path) -> None:
+    auth = base64.b64encode(b"me:engine-pw").decode()
+    store = CredentialStore({"auths": {"r.io": {"auth": auth}}})
+    client = docker_engine._client(store, base_url="unix:///nonexistent.sock", version="1.41")
+    try:
+        assert client._auth_configs is store.auth_config
+        assert client._auth_configs.resolve_authconfig("r.io")["password"] == "engine-pw"
+    finally:
+        client.close()
