@@ -165,6 +165,10 @@ def _credential(found: Mapping[str, Any]) -> Credential | None:
     if not username and not password:
         return None
     redact.register_login(username, password)
+    try:
+        f"{username}:{password}".encode()
+    except UnicodeEncodeError:  # a helper's JSON may escape a lone surrogate
+        raise ConfigError("a credential helper answered with a login that is not text") from None
     return Credential(username, password)
 
 

@@ -231,3 +231,9 @@ def test_auths_keys_match_however_spelt() -> None:
     )
     assert store.get("reg.example.com") == Credential("a", "b")
     assert store.auth_config.auths  # docker-py's own parse, handed to the Engine backend
+
+
+def test_helper_answer_that_is_not_text(helpers_path: Path) -> None:
+    _helper(helpers_path, "odd", 'echo "{\\"Username\\":\\"u\\",\\"Secret\\":\\"\\\\ud800x\\"}"\n')
+    with pytest.raises(ConfigError, match="answered with a login that is not text"):
+        CredentialStore({"credsStore": "odd"}).get("r.io")

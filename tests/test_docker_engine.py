@@ -188,3 +188,24 @@ def test_the_engine_sends_the_credentials_cdhelper_read(tmp_path: Path) -> None:
         assert client._auth_configs.resolve_authconfig("r.io")["password"] == "engine-pw"
     finally:
         client.close()
+
+
+def test_a_credential_helper_failing_during_an_update_is_an_error() -> None:
+    client = FakeClient(
+        copy.deepcopy(SERVICE),
+        update_errors=[docker.errors.DockerException("Credentials store error: helper died")],
+    )
+    engine = DockerEngine("unix:///x.sock", client=client)
+    with pytest.raises(ApiError, match="update of .*: Credentials store error: helper died"):
+        engine.redeploy(action_for(SERVICE))
+
+
+def test_docker_py_failing_on_its_own_config_read_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(**_: Any) -> None:
+        raise ValueError("not enough values to unpack")
+
+    monkeypatch.setattr("docker.APIClient", broken)
+    with pytest.raises(ConfigError, match="docker-py cannot read the Docker config: ValueError"):
+        docker_engine._client(CredentialStore(), base_url="unix:///x.sock")

@@ -401,3 +401,23 @@ def test_a_short_secret_is_not_redacted_but_nothing_longer_leaks(
     server.route("GET", "/api/services", plain_echo(401))
     result = run("inventory", "--swarmpit-url", server.url, env={"CDHELPER_SWARMPIT_TOKEN": "abc"})
     assert result.exit_code == 1 and "Authorization: Bearer abc" in result.stderr  # documented
+
+
+def test_a_written_file_that_had_to_be_redacted_is_announced(
+    server: Server, run: Callable[..., Result], tmp_path: Path
+) -> None:
+    inventory = swarmpit_inventory(tmp_path, [{"name": "svc-named-like-the-token", "image": IMAGE}])
+    live = Path(inventory).read_text()
+    server.route("GET", "/api/services", lambda _: (200, {}, live))
+    out = tmp_path / "snapshot.json"
+    env = {"CDHELPER_SWARMPIT_TOKEN": "svc-named-like-the-token"}
+    result = run("inventory", "--swarmpit-url", server.url, "-o", str(out), env=env)
+    assert result.exit_code == 0
+    assert f"warning: {out}: a known secret in it was replaced by ***" in result.stderr
+    assert '"name": "***"' in out.read_text()
+
+
+@pytest.mark.parametrize("value", ["ftp://auth.example.com", "https://[::1", "https://a:b@c"])
+def test_a_bad_trusted_realm_is_a_usage_error(run: Callable[..., Result], value: str) -> None:
+    result = run("plan", "--smart", "--inventory", "x.json", "--trusted-realm", value)
+    assert result.exit_code == 2 and f"invalid --trusted-realm {value!r}" in result.stderr
