@@ -16,12 +16,15 @@ from typing import Any
 from cdhelper import documents
 from cdhelper.errors import InputError, UsageError
 from cdhelper.events import PushEvent
-from cdhelper.sources import dockerhub, registry
+from cdhelper.sources import artifactory, dockerhub, ecr, gar, registry
 from cdhelper.sources.base import Context, Parsed, Source
 
 SOURCES: tuple[Source, ...] = (
     dockerhub.SOURCE,
     registry.SOURCE,
+    ecr.SOURCE,
+    gar.SOURCE,
+    artifactory.SOURCE,
 )
 
 
