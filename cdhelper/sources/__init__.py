@@ -16,12 +16,16 @@ from typing import Any
 from cdhelper import documents
 from cdhelper.errors import InputError, UsageError
 from cdhelper.events import PushEvent
-from cdhelper.sources import dockerhub, registry
+from cdhelper.sources import acr, dockerhub, ghcr, harbor, quay, registry
 from cdhelper.sources.base import Context, Parsed, Source
 
 SOURCES: tuple[Source, ...] = (
     dockerhub.SOURCE,
     registry.SOURCE,
+    ghcr.SOURCE,
+    harbor.SOURCE,
+    quay.SOURCE,
+    acr.SOURCE,
 )
 
 
