@@ -52,7 +52,7 @@ def payloads(path: Path) -> list[Any]:
     return [p for p in items if isinstance(p, dict) and not ({"ID", "Spec"} <= p.keys())]
 
 
-MINE = sorted(p for p in HERE.glob("*.json") if not p.name.endswith("services.json"))
+MINE = sorted(HERE.glob("*.json"))
 FOREIGN = sorted(
     p
     for p in [*DATA.glob("*.json"), *DATA.glob("sources/*/*.json")]
@@ -350,7 +350,7 @@ def test_cli_plan_redeploys_the_service_that_follows_the_tag(
             "--event",
             str(HERE / "package-published-index.json"),
             "--inventory",
-            str(HERE / inventory),
+            str(HERE / "inventories" / inventory),
         ],
     )
     assert result.exit_code == 0, result.output

@@ -44,7 +44,7 @@ def payloads(path: Path) -> list[Any]:
     return [p for p in items if isinstance(p, dict) and not ({"ID", "Spec"} <= p.keys())]
 
 
-MINE = sorted(p for p in HERE.glob("*.json") if not p.name.endswith("services.json"))
+MINE = sorted(HERE.glob("*.json"))
 FOREIGN = sorted(
     p
     for p in [*DATA.glob("*.json"), *DATA.glob("sources/*/*.json")]
@@ -221,7 +221,7 @@ def test_cli_plan_against_swarmpit_inventory(runner: CliRunner) -> None:
             "--event",
             str(HERE / "repo-push.json"),
             "--inventory",
-            str(HERE / "swarmpit-services.json"),
+            str(HERE / "inventories" / "swarmpit-services.json"),
         ],
     )
     assert result.exit_code == 0, result.output
@@ -247,7 +247,7 @@ def test_cli_plan_against_docker_engine_inventory_resolves_the_digest(
             "--event",
             str(HERE / "repo-push.json"),
             "--inventory",
-            str(HERE / "docker-engine-services.json"),
+            str(HERE / "inventories" / "docker-engine-services.json"),
         ],
     )
     assert result.exit_code == 0, result.output
