@@ -21,6 +21,7 @@ from cdhelper import (
     documents,
     filters,
     jobs,
+    params,
     plan,
     planner,
     report,
@@ -85,6 +86,7 @@ def _param(backend: backends.BackendType) -> str:
 def source_options(func: F) -> F:
     func = click.option(
         "--registry-host",
+        type=params.HOST,
         metavar="HOST[:PORT]",
         help="The registry host, for sources whose payload cannot say it (artifactory).",
     )(func)
@@ -183,7 +185,8 @@ def inventory(addresses: backends.Addresses, output: str | None) -> None:
 @target_options("Read the services live from")
 @click.option(
     "--filter",
-    "filter_texts",
+    "scope",
+    type=params.FILTER,
     multiple=True,
     metavar="KIND=VALUE",
     help="Only services with label=KEY[=VALUE], stack=NAME or name=GLOB (repeatable).",
@@ -196,6 +199,7 @@ def inventory(addresses: backends.Addresses, output: str | None) -> None:
 @click.option(
     "--registry-alias",
     "aliases",
+    type=params.ALIAS,
     multiple=True,
     metavar="ALIAS=REGISTRY",
     help="Treat registry host ALIAS as REGISTRY when matching (repeatable).",
@@ -203,6 +207,7 @@ def inventory(addresses: backends.Addresses, output: str | None) -> None:
 @click.option(
     "--insecure-registry",
     "insecure",
+    type=params.HOST,
     multiple=True,
     metavar="HOST[:PORT]",
     help="Talk plain HTTP to this registry (loopback registries always are).",
@@ -227,9 +232,9 @@ def plan_command(
     smart: bool,
     inventory_file: str | None,
     addresses: backends.Addresses,
-    filter_texts: Sequence[str],
+    scope: Sequence[filters.Filter],
     resolve_digests: bool,
-    aliases: Sequence[str],
+    aliases: Sequence[tuple[str, str]],
     insecure: Sequence[str],
     parallel: int,
     output: str | None,
@@ -240,11 +245,7 @@ def plan_command(
         raise UsageError("--smart plans from the registry: give no --event")
     if not smart and not event_files:
         raise UsageError("give at least one --event FILE, or --smart")
-    try:
-        policy = planner.Policy(registry_aliases=planner.parse_aliases(aliases))
-        scope = filters.parse_filters(filter_texts)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    policy = planner.Policy(registry_aliases=dict(aliases))
     _writable(output)
     # bad payloads fail before anything is called
     pushes = sources.load_events(event_files, source_name, registry_host).events
