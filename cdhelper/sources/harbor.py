@@ -61,7 +61,7 @@ def parse(payload: Mapping[str, Any], ctx: Context) -> Parsed:
         path = f"$.{key}.resources[{index}]"
         tag, url = resource["tag"], resource["resource_url"]
         if not tag or is_digest(tag) or "@" in url:
-            ignored.append(f"{NAME}: {ctx.base}{path[1:]}: push of {url} without a tag")
+            ignored.append(f"{NAME}: {ctx.at(path)}: push of {url} without a tag")
             continue
         events.append(
             PushEvent(
