@@ -15,7 +15,10 @@ platform's manifest with an empty tag name, which deploys nothing. Where
 ``container_metadata.manifest.media_type`` says whether the digest is an index, the event
 carries it, so :func:`cdhelper.sources.collapse` keeps the index.
 
-Sources: docs.github.com "Webhook events and payloads" (package, registry_package);
+Sources: docs.github.com "Webhook events and payloads" (package, registry_package;
+https://docs.github.com/en/webhooks/webhook-events-and-payloads#package) and GitHub's
+OpenAPI description (``webhook-package-published``: ``container_metadata {tag, labels,
+manifest}``, nullable);
 octokit/webhooks ``payload-examples/api.github.com/package/published.docker.payload.json``
 and ``registry_package/published.docker.payload.json`` (field layout; their ``namespace``
 and ``package_type`` values are placeholders); real deliveries quoted in JRoy/disgit#3

@@ -19,8 +19,9 @@ nothing. Harbor reports only the first tag of a push and never a media type.
 Sources: goharbor/harbor ``src/pkg/notifier/formats/default.go`` and ``cloudevents.go``
 (payload examples, ``eventTypeMapping``), ``src/pkg/notifier/model/event.go`` (fields),
 ``src/controller/event/handler/webhook/artifact/artifact.go`` (one resource, the first tag or
-else the digest; ``BuildImageResourceURL``); goharbor.io "Configure Webhooks". The webhook
-policy's "Auth Header" arrives verbatim as ``Authorization``; there is no body signature.
+else the digest; ``BuildImageResourceURL``); goharbor.io "Configure Webhooks":
+https://goharbor.io/docs/main/working-with-projects/project-configuration/configure-webhooks/
+The webhook policy's "Auth Header" arrives verbatim as ``Authorization``; no body signature.
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ Sources: quay/quay ``notifications/__init__.py`` (``build_repository_event_data`
 ``notifications/notificationevent.py`` (``RepoPushEvent``: ``updated_tags`` list),
 ``endpoints/v2/manifest.py`` (``spawn_notification(..., "repo_push", {"updated_tags":
 [tag]})``, one per manifest PUT), ``notifications/notificationmethod.py`` (``WebhookMethod``);
-Red Hat Quay docs "Repository Notifications" (Repository Push example); the legacy map shape
-from Quay's own example payload (gist jakedt/7533338, 2013).
+Red Hat Quay docs, "Use Red Hat Quay", chapter "Repository Notifications" (the Repository
+Push example; docs.redhat.com, Red Hat Quay 3.2 to 3.8); the legacy map shape from Quay's
+own example payload (gist jakedt/7533338, 2013).
 """
 
 from __future__ import annotations
