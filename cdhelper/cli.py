@@ -24,6 +24,7 @@ from cdhelper import (
     documents,
     filters,
     jobs,
+    params,
     plan,
     planner,
     report,
@@ -35,7 +36,6 @@ from cdhelper.errors import CdhelperError, UsageError
 from cdhelper.events import PushEvent
 from cdhelper.redact import redact
 from cdhelper.registry import RegistryClient
-from cdhelper.registry_auth import trusted_realm
 from cdhelper.tags import release_tags
 from cdhelper.values import format_time
 
@@ -104,6 +104,7 @@ def _param(backend: backends.BackendType) -> str:
 def source_options(func: F) -> F:
     func = click.option(
         "--registry-host",
+        type=params.HOST,
         metavar="HOST[:PORT]",
         help="The registry host, for sources whose payload cannot say it (artifactory).",
     )(func)
@@ -204,7 +205,8 @@ def inventory(
 @target_options("Read the services live from")
 @click.option(
     "--filter",
-    "filter_texts",
+    "scope",
+    type=params.FILTER,
     multiple=True,
     metavar="KIND=VALUE",
     help="Only services with label=KEY[=VALUE], stack=NAME or name=GLOB (repeatable).",
@@ -217,6 +219,7 @@ def inventory(
 @click.option(
     "--registry-alias",
     "aliases",
+    type=params.ALIAS,
     multiple=True,
     metavar="ALIAS=REGISTRY",
     help="Treat registry host ALIAS as REGISTRY when matching (repeatable).",
@@ -224,6 +227,7 @@ def inventory(
 @click.option(
     "--insecure-registry",
     "insecure",
+    type=params.HOST,
     multiple=True,
     metavar="HOST[:PORT]",
     help="Talk plain HTTP to this registry, credentials included (loopback registries always are).",
@@ -231,6 +235,7 @@ def inventory(
 @click.option(
     "--trusted-realm",
     "trusted_realms",
+    type=params.REALM,
     multiple=True,
     metavar="[SCHEME://]HOST[:PORT]",
     help="Send registry credentials to this token service, though not the registry's own "
@@ -257,9 +262,9 @@ def plan_command(
     inventory_file: str | None,
     addresses: backends.Addresses,
     environ: Mapping[str, str],
-    filter_texts: Sequence[str],
+    scope: Sequence[filters.Filter],
     resolve_digests: bool,
-    aliases: Sequence[str],
+    aliases: Sequence[tuple[str, str]],
     insecure: Sequence[str],
     trusted_realms: Sequence[str],
     parallel: int,
@@ -271,12 +276,7 @@ def plan_command(
         raise UsageError("--smart plans from the registry: give no --event")
     if not smart and not event_files:
         raise UsageError("give at least one --event FILE, or --smart")
-    try:
-        policy = planner.Policy(registry_aliases=planner.parse_aliases(aliases))
-        scope = filters.parse_filters(filter_texts)
-        realms = [trusted_realm(text) for text in trusted_realms]
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    policy = planner.Policy(registry_aliases=dict(aliases))
     _writable(output)
     # bad payloads fail before anything is called
     pushes = sources.load_events(event_files, source_name, registry_host).events
@@ -290,7 +290,7 @@ def plan_command(
         registry=lambda: RegistryClient(
             CredentialStore.from_environment(),
             insecure=insecure,
-            trusted_realms=realms,
+            trusted_realms=trusted_realms,
             pool_size=parallel,
         ),
         parallel=parallel,

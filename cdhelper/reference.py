@@ -125,3 +125,8 @@ def short_digest(digest: str) -> str:
     """``sha256:`` and the first 12 hex digits, as people quote digests."""
     algorithm, _, hexpart = digest.partition(":")
     return f"{algorithm}:{hexpart[:12]}"
+
+
+def is_valid_host(text: str) -> bool:
+    """A registry host as the reference grammar allows it: ``host[:port]``, IPv6 in brackets."""
+    return bool(_DOMAIN.fullmatch(text))

@@ -68,7 +68,7 @@ def trusted_realm(text: str) -> str:
     try:
         return cleartext.origin(url)
     except ValueError as exc:
-        raise ValueError(f"invalid --trusted-realm {text!r}: {exc}") from None
+        raise ValueError(f"invalid token service {text!r}: {exc}") from None
 
 
 def pull_scope(repository: str) -> str:

@@ -56,6 +56,21 @@ def test_validate(runner: CliRunner) -> None:
     assert "2 valid file(s), 2 push event(s)" in result.stderr
 
 
+def test_validate_says_why_a_valid_payload_deploys_nothing(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    envelopes = json.loads(Path(REG).read_text())
+    for event in (e for envelope in envelopes for e in envelope["events"]):
+        event["action"] = "pull"
+    pulls = tmp_path / "pulls.json"
+    pulls.write_text(json.dumps(envelopes))
+    result = runner.invoke(cli, ["validate", str(pulls)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert f"note: {pulls}: registry: $[0].events[0]: pull: not a push\n" in result.stderr
+    assert "1 valid file(s), 0 push event(s)" in result.stderr
+
+
 def test_validate_json_from_stdin(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["validate", "--format", "json", "-"], input=Path(HUB).read_text())
     assert result.exit_code == 0
@@ -407,6 +422,22 @@ def test_filter_limits_lookups(runner: CliRunner, swarmpit: requests_mock.Mocker
         (
             ["plan", "--smart", "--inventory", SWARMPIT, "--parallel", "0"],
             "Invalid value for '--parallel'",
+        ),
+        (
+            ["plan", "--smart", "--inventory", SWARMPIT, "--registry-alias", "r.io"],
+            "invalid registry alias 'r.io': expected ALIAS=REGISTRY",
+        ),
+        (
+            ["plan", "--smart", "--inventory", SWARMPIT, "--insecure-registry", "a_b:1"],
+            "invalid registry host 'a_b:1': expected HOST[:PORT]",
+        ),
+        (
+            ["plan", "--event", HUB, "--inventory", SWARMPIT, "--registry-host", "h:99999x"],
+            "invalid registry host 'h:99999x'",
+        ),
+        (
+            ["plan", "--event", HUB, "--inventory", SWARMPIT, "--source", "nosuch"],
+            "Invalid value for '--source'",
         ),
     ],
 )

@@ -206,5 +206,5 @@ def test_basic_challenge_with_only_an_identity_token_sends_nothing(
 def test_trusted_realm_values() -> None:
     assert trusted_realm("Auth.Example.com") == "https://auth.example.com"
     assert trusted_realm("http://auth.example.com:80/path") == "http://auth.example.com"
-    with pytest.raises(ValueError, match="invalid --trusted-realm 'ftp://x'"):
+    with pytest.raises(ValueError, match="invalid token service 'ftp://x'"):
         trusted_realm("ftp://x")

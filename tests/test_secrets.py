@@ -420,4 +420,7 @@ def test_a_written_file_that_had_to_be_redacted_is_announced(
 @pytest.mark.parametrize("value", ["ftp://auth.example.com", "https://[::1", "https://a:b@c"])
 def test_a_bad_trusted_realm_is_a_usage_error(run: Callable[..., Result], value: str) -> None:
     result = run("plan", "--smart", "--inventory", "x.json", "--trusted-realm", value)
-    assert result.exit_code == 2 and f"invalid --trusted-realm {value!r}" in result.stderr
+    assert (
+        result.exit_code == 2
+        and f"Invalid value for '--trusted-realm': invalid token service {value!r}" in result.stderr
+    )
