@@ -190,6 +190,9 @@ def _load(config: dict[str, Any], source: str) -> docker.auth.AuthConfig:
     except (docker.errors.DockerException, ValueError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{source}: not a valid Docker config: {type(exc).__name__}") from None
     assert isinstance(loaded, _AuthConfig)
+    for found in loaded.auths.values():  # X-Registry-Auth, as the Engine backend sends it
+        if found:
+            redact.register(docker.auth.encode_header(found).decode("ascii"))
     return loaded
 
 

@@ -95,5 +95,6 @@ def _forms(secret: str) -> set[str]:
         html.escape(secret),
         quote(raw, safe=""),
         repr(secret)[1:-1],
+        secret.replace("'", "''"),  # YAML's single-quoted style
     }
     return {secret} | encoded | escaped

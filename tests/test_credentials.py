@@ -6,6 +6,7 @@ import os
 import stat
 from pathlib import Path
 
+import docker.auth
 import pytest
 
 from cdhelper import redact
@@ -237,3 +238,9 @@ def test_helper_answer_that_is_not_text(helpers_path: Path) -> None:
     _helper(helpers_path, "odd", 'echo "{\\"Username\\":\\"u\\",\\"Secret\\":\\"\\\\ud800x\\"}"\n')
     with pytest.raises(ConfigError, match="answered with a login that is not text"):
         CredentialStore({"credsStore": "odd"}).get("r.io")
+
+
+def test_the_x_registry_auth_form_is_registered() -> None:
+    store = CredentialStore({"auths": {"r.io": {"auth": b64("me:engine-pw")}}})
+    header = docker.auth.encode_header(store.auth_config.resolve_authconfig("r.io")).decode()
+    assert redact.redact(f"X-Registry-Auth: {header}") == "X-Registry-Auth: ***"

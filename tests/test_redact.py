@@ -71,3 +71,8 @@ def test_registering_from_threads() -> None:
 def test_odd_secrets_register_without_error(secret: str) -> None:
     redact.register(secret)
     assert redact.redact(f"<{secret}>") == "<***>"
+
+
+def test_yaml_single_quoted_form() -> None:
+    redact.register("it's-a-secret")
+    assert redact.redact("reason: 'it''s-a-secret'") == "reason: '***'"

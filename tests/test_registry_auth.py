@@ -208,3 +208,19 @@ def test_trusted_realm_values() -> None:
     assert trusted_realm("http://auth.example.com:80/path") == "http://auth.example.com"
     with pytest.raises(ValueError, match="invalid token service 'ftp://x'"):
         trusted_realm("ftp://x")
+
+
+def test_a_redirect_elsewhere_carries_no_credentials(requests_mock: requests_mock.Mocker) -> None:
+    requests_mock.get(
+        f"{REG}/v2/", status_code=401, headers={"WWW-Authenticate": 'Basic realm="r"'}
+    )
+    elsewhere = "http://blobs.example.net/app/v1"
+    requests_mock.head(
+        f"{REG}/v2/app/manifests/v1", status_code=307, headers={"Location": elsewhere}
+    )
+    requests_mock.head(elsewhere, headers={"Docker-Content-Digest": digest("c")})
+    found = lookup(RegistryClient(Creds(Credential("me", "my-password"))))
+    assert found == Lookup(digest=digest("c"))
+    first, redirected = [r for r in requests_mock.request_history if r.method == "HEAD"]
+    assert first.headers["Authorization"].startswith("Basic ")
+    assert "Authorization" not in redirected.headers
