@@ -93,6 +93,8 @@ def _forms(secret: str) -> set[str]:
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
         html.escape(secret),
+        html.escape(secret, quote=False),  # XML text, and attributes as ElementTree writes them
+        html.escape(secret, quote=False).replace('"', "&quot;"),
         quote(raw, safe=""),
         repr(secret)[1:-1],
         secret.replace("'", "''"),  # YAML's single-quoted style

@@ -4,6 +4,7 @@ import base64
 import html
 import json
 import threading
+import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
 import pytest
@@ -76,3 +77,12 @@ def test_odd_secrets_register_without_error(secret: str) -> None:
 def test_yaml_single_quoted_form() -> None:
     redact.register("it's-a-secret")
     assert redact.redact("reason: 'it''s-a-secret'") == "reason: '***'"
+
+
+def test_xml_forms_as_elementtree_writes_them() -> None:
+    secret = "a&b'c\"d<e"
+    redact.register(secret)
+    element = ET.Element("failure", message=secret)
+    element.text = secret
+    written = ET.tostring(element, encoding="unicode")
+    assert redact.redact(written) == '<failure message="***">***</failure>'
