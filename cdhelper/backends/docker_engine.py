@@ -4,7 +4,8 @@ Uses the maintained ``docker`` package (docker-py). To roll a service to a diges
 client writes ``repo:tag@sha256:<digest>`` into the spec itself (the Engine pins digests
 on the client side since API 1.30) and sends the whole spec with the live version.
 Registry credentials travel in ``X-Registry-Auth`` from the Docker config, as docker-py
-does for every update.
+does for every update; the config is the one :mod:`cdhelper.credentials` reads (and
+checks) for the registry client, so both paths use the same credentials.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import requests
 
 from cdhelper import documents, http
 from cdhelper.backends.base import BackendType
+from cdhelper.credentials import CredentialStore
 from cdhelper.errors import ApiError, ConfigError, OutcomeUnknownError
 from cdhelper.inventory import STACK_LABEL, Inventory, Service, Target, fingerprint, service
 from cdhelper.plan import Action
@@ -45,6 +47,7 @@ _SPEC_KEYS = (
 
 def connect(base_url: str, environ: Mapping[str, str] = os.environ) -> docker.APIClient:
     """An API client for ``base_url``; TLS from DOCKER_TLS_VERIFY / DOCKER_CERT_PATH."""
+    credentials = CredentialStore.from_environment(environ)  # a malformed config: ConfigError
     kwargs = docker.utils.kwargs_from_env(environment=dict(environ))
     kwargs["base_url"] = base_url
     if not base_url.startswith(("tcp://", "https://")):
@@ -53,8 +56,11 @@ def connect(base_url: str, environ: Mapping[str, str] = os.environ) -> docker.AP
     # whatever happens, then talk that version.
     left = http.time_left(f"Docker Engine at {base_url}", "connect")
     timeout = CALL_TIMEOUT if left is None else min(CALL_TIMEOUT, left)
-    probe = docker.APIClient(
-        version=docker.constants.DEFAULT_DOCKER_API_VERSION, timeout=timeout, **kwargs
+    probe = _client(
+        credentials,
+        version=docker.constants.DEFAULT_DOCKER_API_VERSION,
+        timeout=timeout,
+        **kwargs,
     )
     try:
         version = str(probe.version(api_version=False)["ApiVersion"])
@@ -62,7 +68,21 @@ def connect(base_url: str, environ: Mapping[str, str] = os.environ) -> docker.AP
         raise ApiError(f"Docker Engine at {base_url}: cannot connect: {_reason(exc)}") from None
     finally:
         probe.close()
-    return docker.APIClient(version=version, timeout=CALL_TIMEOUT, **kwargs)
+    return _client(credentials, version=version, timeout=CALL_TIMEOUT, **kwargs)
+
+
+def _client(credentials: CredentialStore, **kwargs: Any) -> docker.APIClient:
+    """An API client that sends the credentials cdhelper read, not a second reading."""
+    try:
+        client = docker.APIClient(**kwargs)
+    except (ValueError, TypeError, UnicodeError) as exc:
+        # docker-py reads a Docker config of its own choosing when it starts, and may fail
+        # on it where cdhelper's (checked) reading did not: say so, never a traceback.
+        raise ConfigError(
+            f"docker-py cannot read the Docker config: {type(exc).__name__}"
+        ) from None
+    client._auth_configs = credentials.auth_config
+    return client
 
 
 class DockerEngine:
@@ -142,9 +162,10 @@ class DockerEngine:
                 raise ApiError(
                     f"{self._what}: update of {action.service} failed: {_reason(exc)}"
                 ) from None
-            except requests.RequestException as exc:
+            except (docker.errors.DockerException, requests.RequestException) as exc:
+                # docker-py's own errors here: a credential helper failing for X-Registry-Auth
                 problem = f"{self._what}: update of {action.service}: {_reason(exc)}"
-                if http.may_have_reached(exc):
+                if isinstance(exc, requests.RequestException) and http.may_have_reached(exc):
                     raise OutcomeUnknownError(
                         f"{problem}; the request may have reached the {self._what}"
                     ) from None
