@@ -120,7 +120,17 @@ def new_session(pool_size: int = 10) -> requests.Session:
     adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    session.hooks["response"].append(_read_redirect_body)
     return session
+
+
+def _read_redirect_body(response: requests.Response, *_: Any, **__: Any) -> requests.Response:
+    """Read a redirect's body, capped, before requests reads it whole to follow it."""
+    if response.is_redirect:
+        _read_body(
+            response, MAX_ERROR_BODY, f"{response.request.method} {redact_url(response.url)}"
+        )
+    return response
 
 
 class _ExchangeError(Exception):
@@ -171,7 +181,8 @@ def request(
         left = time_left(what, doing)
         try:
             response = _exchange(session, method, url, timeouts, left, kwargs)
-            _read_body(response, max_body, doing)
+            if not getattr(response, "_content_consumed", False):  # else read by the hook
+                _read_body(response, max_body, doing)
         except _ExchangeError as failed:
             if failed.sent and not idempotent:
                 raise OutcomeUnknownError(
@@ -214,6 +225,8 @@ def _exchange(
             raise _ExchangeError(problem, sent, out_of_time=True) from None
         within = f"no answer from {redact_url(url)} within {timeout[1 if sent else 0]:g} s"
         raise _ExchangeError(f"{within} ({method} timed out", sent, close=")") from None
+    except _ExchangeError:  # from the redirect hook
+        raise
     except requests.RequestException as exc:
         problem = f"cannot reach {redact_url(url)}: {_cause(exc)}"
         raise _ExchangeError(problem, may_have_reached(exc)) from None
@@ -230,7 +243,8 @@ def _read_body(response: requests.Response, max_body: int, doing: str) -> None:
     snippet: its first MAX_ERROR_BODY bytes are kept, the rest is not read, and one that
     breaks off keeps what arrived (its status is the error).
     """
-    cap = min(max_body, MAX_ERROR_BODY) if not response.ok else max_body
+    used = response.ok and not response.is_redirect  # a body the caller uses, not a snippet
+    cap = max_body if used else min(max_body, MAX_ERROR_BODY)
     chunks: list[bytes] = []
     size = 0
     try:
@@ -243,7 +257,7 @@ def _read_body(response: requests.Response, max_body: int, doing: str) -> None:
             chunks.append(chunk)
             size += len(chunk)
     except Exception as exc:  # urllib3, socket, decoder: the answer broke off
-        if response.ok and not _out_of_time():
+        if used and not _out_of_time():
             problem = f"{doing}: answered HTTP {response.status_code}, then the answer broke off"
             raise _ExchangeError(f"{problem}: {_cause(exc)}", sent=True) from None
     finally:
@@ -253,7 +267,7 @@ def _read_body(response: requests.Response, max_body: int, doing: str) -> None:
         raise _ExchangeError(problem, sent=True, out_of_time=True)
     body = b"".join(chunks)
     if size > cap:
-        if response.ok:
+        if used:
             raise _ExchangeError(
                 f"{doing}: answered more than {cap // (1024 * 1024)} MiB: refused",
                 sent=True,

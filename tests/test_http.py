@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -261,3 +262,32 @@ def test_nothing_is_sent_after_the_deadline(server: FaultServer) -> None:
 def test_timeouts_never_outlast_the_deadline() -> None:
     assert http.Timeouts(5, 30).as_tuple(2.5) == (2.5, 2.5)
     assert http.Timeouts(5, 30).as_tuple(None) == (5, 30)
+
+
+def test_a_redirect_body_is_read_capped_and_the_redirect_followed(server: FaultServer) -> None:
+    def endless_redirect(handler: faults.Handler) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", f"{server.url}/there")
+        handler.send_header("Content-Length", str(10**12))
+        handler.end_headers()
+        with contextlib.suppress(OSError):
+            while True:
+                handler.wfile.write(b"x" * 65536)
+
+    server.on("GET", "/here", endless_redirect)
+    server.on("GET", "/there", faults.reply(200, {"ok": True}))
+    response = http.request(http.new_session(), "GET", f"{server.url}/here", what="peer")
+    assert http.json_body(response) == {"ok": True}
+    assert [seen.path for seen in server.seen()] == ["/here", "/there"]
+
+
+def test_a_redirect_to_another_host_carries_no_credentials(server: FaultServer) -> None:
+    with FaultServer("127.0.0.2") as other:
+        other.on("GET", "/echo", faults.echo_headers())
+        server.on("GET", "/go", faults.redirect(f"{other.url}/echo"))
+        session = http.new_session()
+        session.headers["Authorization"] = "Bearer s3cret"
+        response = http.request(session, "GET", f"{server.url}/go", what="peer")
+    echoed = http.json_body(response)["headers"]
+    assert "Authorization" not in echoed and echoed["User-Agent"].startswith("cdhelper/")
+    assert server.seen()[0].headers["Authorization"] == "Bearer s3cret"
