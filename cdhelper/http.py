@@ -18,6 +18,7 @@ import email.utils
 import json
 import time
 from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -81,31 +82,30 @@ class Deadline:
         )
 
 
-# The deadline is process-wide policy, like the session's timeouts: set once per command by
-# the CLI, honoured by every request of every session (registry lookups run in threads, so
-# a context variable would not reach them), never threaded through the calls in between.
-class _Current:
-    deadline: Deadline | None = None
+# The command's deadline is policy, like timeouts: the CLI sets it once per command (in the
+# context of its thread), every session made under it carries it (so registry lookups in
+# worker threads honour it too), and no call in between passes it on. Concurrent commands
+# in one process (threads) each have their own.
+_deadline: ContextVar[Deadline | None] = ContextVar("cdhelper_deadline", default=None)
 
 
 @contextlib.contextmanager
 def deadline(seconds: float | None) -> Iterator[Deadline | None]:
     """Run the block under an overall time limit (None: no limit)."""
-    previous = _Current.deadline
-    _Current.deadline = Deadline.after(seconds) if seconds is not None else None
+    token = _deadline.set(Deadline.after(seconds) if seconds is not None else None)
     try:
-        yield _Current.deadline
+        yield _deadline.get()
     finally:
-        _Current.deadline = previous
+        _deadline.reset(token)
 
 
 def current_deadline() -> Deadline | None:
-    return _Current.deadline
+    return _deadline.get()
 
 
 def time_left(what: str, doing: str) -> float | None:
     """Seconds left before the deadline (None: no deadline); DeadlineError when none are."""
-    limit = _Current.deadline
+    limit = _deadline.get()
     if limit is None:
         return None
     left = limit.left()
@@ -114,8 +114,15 @@ def time_left(what: str, doing: str) -> float | None:
     return left
 
 
+class _Session(requests.Session):
+    """A session that carries the deadline of the command it was made for."""
+
+    deadline: Deadline | None = None
+
+
 def new_session(pool_size: int = 10) -> requests.Session:
-    session = requests.Session()
+    session = _Session()
+    session.deadline = current_deadline()
     session.headers["User-Agent"] = USER_AGENT
     adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
@@ -172,6 +179,24 @@ def request(
     OutcomeUnknownError (a non-idempotent request that may have reached the server),
     DeadlineError.
     """
+    limit = getattr(session, "deadline", None) or current_deadline()
+    token = _deadline.set(limit)  # for this call's helpers and hooks, in this thread
+    try:
+        return _request(session, method, url, what, timeouts, retry, max_body, kwargs)
+    finally:
+        _deadline.reset(token)
+
+
+def _request(
+    session: requests.Session,
+    method: str,
+    url: str,
+    what: str,
+    timeouts: Timeouts,
+    retry: RetryPolicy,
+    max_body: int,
+    kwargs: Mapping[str, Any],
+) -> requests.Response:
     method = method.upper()
     idempotent = method in IDEMPOTENT_METHODS
     tries = retry.attempts if idempotent else 1
@@ -280,19 +305,19 @@ def _read_body(response: requests.Response, max_body: int, doing: str) -> None:
 
 
 def _out_of_time() -> bool:
-    limit = _Current.deadline
+    limit = _deadline.get()
     return limit is not None and limit.left() <= 0
 
 
 def _ran_out(while_: str) -> str:
-    limit = _Current.deadline
+    limit = _deadline.get()
     assert limit is not None
     return f"the time limit of {limit.limit:g} s (--timeout) ran out {while_}"
 
 
 def _check_retry_after(wait: float, what: str, doing: str, status: int) -> None:
     """A server asking for a wait beyond the deadline: give up now, not at the deadline."""
-    limit = _Current.deadline
+    limit = _deadline.get()
     if limit is not None and wait >= limit.left():
         raise DeadlineError(
             f"{what}: {doing} answered HTTP {status} and asks to retry after {wait:g} s "
@@ -301,7 +326,7 @@ def _check_retry_after(wait: float, what: str, doing: str, status: int) -> None:
 
 
 def _pause(seconds: float, what: str, doing: str) -> None:
-    limit = _Current.deadline
+    limit = _deadline.get()
     if limit is not None and seconds >= limit.left():
         raise DeadlineError(
             f"{what}: {doing}: no time left to retry within the time limit of "

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -291,3 +293,33 @@ def test_a_redirect_to_another_host_carries_no_credentials(server: FaultServer) 
     echoed = http.json_body(response)["headers"]
     assert "Authorization" not in echoed and echoed["User-Agent"].startswith("cdhelper/")
     assert server.seen()[0].headers["Authorization"] == "Bearer s3cret"
+
+
+def test_a_session_carries_its_commands_deadline_into_worker_threads(
+    server: FaultServer,
+) -> None:
+    server.on("GET", "/t", faults.trickle(0.05, seconds=10))
+    with http.deadline(1):
+        session = http.new_session()
+    with ThreadPoolExecutor(1) as pool:  # a fresh context: only the session knows the limit
+        future = pool.submit(http.request, session, "GET", f"{server.url}/t", what="peer")
+        with pytest.raises(DeadlineError, match="ran out reading the answer"):
+            future.result(timeout=20)
+
+
+def test_concurrent_commands_keep_their_own_deadlines() -> None:
+    seen: dict[str, float | None] = {}
+
+    def command(name: str, seconds: float) -> None:
+        with http.deadline(seconds):
+            threading.Event().wait(0.1)  # let the other command set its own
+            limit = http.current_deadline()
+            seen[name] = limit.limit if limit else None
+
+    threads = [threading.Thread(target=command, args=(n, s)) for n, s in (("a", 5), ("b", 7))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"a": 5, "b": 7}
+    assert http.current_deadline() is None
