@@ -23,9 +23,9 @@ from cdhelper import (
     __version__,
     applier,
     backends,
+    deadline,
     documents,
     filters,
-    http,
     jobs,
     lock,
     params,
@@ -121,12 +121,12 @@ def source_options(func: F) -> F:
 
 
 def timeout_option(scope: str) -> Callable[[F], F]:
-    """``--timeout SECONDS``: the command runs under that overall deadline (cdhelper.http)."""
+    """``--timeout SECONDS``: the command runs under that overall deadline."""
 
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with http.deadline(kwargs.pop("timeout")):
+            with deadline.limit(kwargs.pop("timeout")):
                 return func(*args, **kwargs)
 
         return click.option(  # type: ignore[return-value]
@@ -408,8 +408,8 @@ def _run_apply(
             f"{kind.title} deploys the digest the tag points to when it redeploys, "
             "which may be newer than the plan's target digest"
         )
-    deadline = http.current_deadline()
-    wait_until = deadline.at if wait and deadline else None
+    limit = deadline.current()
+    wait_until = limit.at if wait and limit else None
     exclusive = contextlib.nullcontext() if dry_run else lock.hold(backend.target, on_wait=_note)
     with exclusive:
         return applier.apply(reviewed, backend, dry_run=dry_run, wait_until=wait_until)

@@ -1,7 +1,8 @@
 """One HTTP session factory and one request helper for every API cdhelper calls.
 
-Every call has a timeout, and every command an overall deadline (:func:`deadline`): no
-request starts, no retry waits and no answer is read past it. Only idempotent methods are
+Every call has a timeout, and the command's deadline (:mod:`cdhelper.deadline`), which a
+session made under it carries: no request starts, no retry waits and no answer is read
+past it. Only idempotent methods are
 retried (connection errors, 429 and 5xx), with exponential backoff that honours
 ``Retry-After``. Answers are read with a size cap, so a huge or endless body cannot
 exhaust memory or time. Whatever a server does, :func:`request`, :func:`check` and
@@ -13,12 +14,10 @@ shown without credentials; request headers (tokens) are never shown.
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import json
 import time
-from collections.abc import Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,6 +27,8 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from cdhelper import __version__
+from cdhelper import deadline as deadlines
+from cdhelper.deadline import Deadline
 from cdhelper.errors import ApiError, DeadlineError, OutcomeUnknownError
 
 USER_AGENT = f"cdhelper/{__version__}"
@@ -62,58 +63,6 @@ DEFAULT_TIMEOUTS = Timeouts()
 DEFAULT_RETRY = RetryPolicy()
 
 
-@dataclass(frozen=True)
-class Deadline:
-    """When the running command must be done by (``time.monotonic()``), and its limit."""
-
-    at: float
-    limit: float  # seconds, as given (--timeout): for messages
-
-    @classmethod
-    def after(cls, seconds: float) -> Deadline:
-        return cls(time.monotonic() + seconds, seconds)
-
-    def left(self) -> float:
-        return self.at - time.monotonic()
-
-    def passed(self, what: str, doing: str) -> DeadlineError:
-        return DeadlineError(
-            f"{what}: {doing}: the time limit of {self.limit:g} s (--timeout) ran out"
-        )
-
-
-# The command's deadline is policy, like timeouts: the CLI sets it once per command (in the
-# context of its thread), every session made under it carries it (so registry lookups in
-# worker threads honour it too), and no call in between passes it on. Concurrent commands
-# in one process (threads) each have their own.
-_deadline: ContextVar[Deadline | None] = ContextVar("cdhelper_deadline", default=None)
-
-
-@contextlib.contextmanager
-def deadline(seconds: float | None) -> Iterator[Deadline | None]:
-    """Run the block under an overall time limit (None: no limit)."""
-    token = _deadline.set(Deadline.after(seconds) if seconds is not None else None)
-    try:
-        yield _deadline.get()
-    finally:
-        _deadline.reset(token)
-
-
-def current_deadline() -> Deadline | None:
-    return _deadline.get()
-
-
-def time_left(what: str, doing: str) -> float | None:
-    """Seconds left before the deadline (None: no deadline); DeadlineError when none are."""
-    limit = _deadline.get()
-    if limit is None:
-        return None
-    left = limit.left()
-    if left <= 0:
-        raise limit.passed(what, doing)
-    return left
-
-
 class _Session(requests.Session):
     """A session that carries the deadline of the command it was made for."""
 
@@ -122,7 +71,7 @@ class _Session(requests.Session):
 
 def new_session(pool_size: int = 10) -> requests.Session:
     session = _Session()
-    session.deadline = current_deadline()
+    session.deadline = deadlines.current()
     session.headers["User-Agent"] = USER_AGENT
     adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
@@ -179,12 +128,9 @@ def request(
     OutcomeUnknownError (a non-idempotent request that may have reached the server),
     DeadlineError.
     """
-    limit = getattr(session, "deadline", None) or current_deadline()
-    token = _deadline.set(limit)  # for this call's helpers and hooks, in this thread
-    try:
+    limit = getattr(session, "deadline", None) or deadlines.current()
+    with deadlines.using(limit):  # for this call's helpers and hooks, in this thread
         return _request(session, method, url, what, timeouts, retry, max_body, kwargs)
-    finally:
-        _deadline.reset(token)
 
 
 def _request(
@@ -203,7 +149,7 @@ def _request(
     doing = f"{method} {redact_url(url)}"
     for attempt in range(1, tries + 1):
         delay = min(retry.backoff * 2 ** (attempt - 1), retry.max_delay)
-        left = time_left(what, doing)
+        left = deadlines.time_left(what, doing)
         try:
             response = _exchange(session, method, url, timeouts, left, kwargs)
             if not getattr(response, "_content_consumed", False):  # else read by the hook
@@ -245,7 +191,7 @@ def _exchange(
         return session.request(method, url, timeout=timeout, stream=True, **kwargs)
     except requests.Timeout as exc:
         sent = not isinstance(exc, requests.ConnectTimeout)
-        if _out_of_time():
+        if deadlines.out_of_time():
             problem = f"{doing}: {_ran_out('waiting for the answer')}"
             raise _ExchangeError(problem, sent, out_of_time=True) from None
         within = f"no answer from {redact_url(url)} within {timeout[1 if sent else 0]:g} s"
@@ -274,7 +220,7 @@ def _read_body(response: requests.Response, max_body: int, doing: str) -> None:
     size = 0
     try:
         while size <= cap:
-            if _out_of_time():
+            if deadlines.out_of_time():
                 break
             chunk = response.raw.read1(_CHUNK)
             if not chunk:
@@ -282,12 +228,12 @@ def _read_body(response: requests.Response, max_body: int, doing: str) -> None:
             chunks.append(chunk)
             size += len(chunk)
     except Exception as exc:  # urllib3, socket, decoder: the answer broke off
-        if used and not _out_of_time():
+        if used and not deadlines.out_of_time():
             problem = f"{doing}: answered HTTP {response.status_code}, then the answer broke off"
             raise _ExchangeError(f"{problem}: {_cause(exc)}", sent=True) from None
     finally:
         response.close()  # after the whole body this returns the connection to the pool
-    if _out_of_time():
+    if deadlines.out_of_time():
         problem = f"{doing}: {_ran_out('reading the answer')}"
         raise _ExchangeError(problem, sent=True, out_of_time=True)
     body = b"".join(chunks)
@@ -304,20 +250,15 @@ def _read_body(response: requests.Response, max_body: int, doing: str) -> None:
     response._content_consumed = True  # type: ignore[attr-defined]
 
 
-def _out_of_time() -> bool:
-    limit = _deadline.get()
-    return limit is not None and limit.left() <= 0
-
-
 def _ran_out(while_: str) -> str:
-    limit = _deadline.get()
-    assert limit is not None
-    return f"the time limit of {limit.limit:g} s (--timeout) ran out {while_}"
+    deadline = deadlines.current()
+    assert deadline is not None
+    return deadline.ran_out(while_)
 
 
 def _check_retry_after(wait: float, what: str, doing: str, status: int) -> None:
     """A server asking for a wait beyond the deadline: give up now, not at the deadline."""
-    limit = _deadline.get()
+    limit = deadlines.current()
     if limit is not None and wait >= limit.left():
         raise DeadlineError(
             f"{what}: {doing} answered HTTP {status} and asks to retry after {wait:g} s "
@@ -326,7 +267,7 @@ def _check_retry_after(wait: float, what: str, doing: str, status: int) -> None:
 
 
 def _pause(seconds: float, what: str, doing: str) -> None:
-    limit = _deadline.get()
+    limit = deadlines.current()
     if limit is not None and seconds >= limit.left():
         raise DeadlineError(
             f"{what}: {doing}: no time left to retry within the time limit of "

@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 
-from cdhelper import http
+from cdhelper import deadline as deadlines
 from cdhelper.errors import ConfigError, DeadlineError
 from cdhelper.inventory import Target
 
@@ -69,7 +69,7 @@ def _acquire(fd: int, target: Target, path: str, on_wait: Callable[[str], None])
                 f"waiting for another cdhelper apply to {target.describe()} to finish (lock {path})"
             )
             waited = True
-        deadline = http.current_deadline()
+        deadline = deadlines.current()
         if deadline is not None and deadline.left() <= POLL_INTERVAL:
             raise DeadlineError(
                 f"another cdhelper apply holds the lock for {target.describe()} ({path}); "

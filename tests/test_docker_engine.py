@@ -14,7 +14,7 @@ import docker.errors
 import pytest
 import requests
 
-from cdhelper import http
+from cdhelper import deadline as deadlines
 from cdhelper.backends import docker_engine
 from cdhelper.backends.docker_engine import DockerEngine, check_host, connect
 from cdhelper.credentials import CredentialStore
@@ -177,10 +177,10 @@ def test_every_engine_call_is_bounded_by_the_deadline() -> None:
     client = FakeClient(copy.deepcopy(SERVICE))
     client.timeout = 60  # type: ignore[attr-defined]
     engine = DockerEngine("unix:///x.sock", client=client)
-    with http.deadline(5):
+    with deadlines.limit(5):
         engine.inventory()
         assert 0 < client.timeout <= 5  # type: ignore[attr-defined]
-    with http.deadline(1) as limit:
+    with deadlines.limit(1) as limit:
         assert limit is not None
         object.__setattr__(limit, "at", limit.at - 2)  # as if 2 s had passed
         with pytest.raises(DeadlineError, match=r"Docker Engine at unix:///x.sock: services"):

@@ -11,6 +11,7 @@ import pytest
 import requests
 import requests_mock
 
+from cdhelper import deadline as deadlines
 from cdhelper import http
 from cdhelper.errors import ApiError, DeadlineError, OutcomeUnknownError
 
@@ -222,18 +223,18 @@ def test_a_get_broken_off_is_retried(server: FaultServer, no_sleep: list[float])
 def test_a_trickle_ends_at_the_deadline(server: FaultServer) -> None:
     server.on("GET", "/t", faults.trickle(0.05, seconds=10))
     with (
-        http.deadline(1),
+        deadlines.limit(1),
         pytest.raises(DeadlineError, match=r"1 s \(--timeout\) ran out reading the answer"),
     ):
         http.request(http.new_session(), "GET", f"{server.url}/t", what="peer")
-    assert http.current_deadline() is None  # restored after the block
+    assert deadlines.current() is None  # restored after the block
 
 
 def test_a_retry_after_beyond_the_deadline_fails_at_once(
     server: FaultServer, no_sleep: list[float]
 ) -> None:
     server.on("GET", "/slow", faults.retry_after(100000))
-    with http.deadline(60), pytest.raises(DeadlineError, match="asks to retry after 100000 s"):
+    with deadlines.limit(60), pytest.raises(DeadlineError, match="asks to retry after 100000 s"):
         http.request(http.new_session(), "GET", f"{server.url}/slow", what="peer")
     assert no_sleep == []
     assert len(server.seen()) == 1
@@ -241,7 +242,7 @@ def test_a_retry_after_beyond_the_deadline_fails_at_once(
 
 def test_no_backoff_past_the_deadline(server: FaultServer, no_sleep: list[float]) -> None:
     server.on("GET", "/down", faults.reply(503))
-    with http.deadline(1.2), pytest.raises(DeadlineError, match="no time left to retry"):
+    with deadlines.limit(1.2), pytest.raises(DeadlineError, match="no time left to retry"):
         http.request(
             http.new_session(),
             "GET",
@@ -253,7 +254,7 @@ def test_no_backoff_past_the_deadline(server: FaultServer, no_sleep: list[float]
 
 
 def test_nothing_is_sent_after_the_deadline(server: FaultServer) -> None:
-    with http.deadline(1) as limit:
+    with deadlines.limit(1) as limit:
         assert limit is not None
         object.__setattr__(limit, "at", limit.at - 2)  # as if 2 s had passed
         with pytest.raises(DeadlineError, match="time limit of 1 s"):
@@ -299,7 +300,7 @@ def test_a_session_carries_its_commands_deadline_into_worker_threads(
     server: FaultServer,
 ) -> None:
     server.on("GET", "/t", faults.trickle(0.05, seconds=10))
-    with http.deadline(1):
+    with deadlines.limit(1):
         session = http.new_session()
     with ThreadPoolExecutor(1) as pool:  # a fresh context: only the session knows the limit
         future = pool.submit(http.request, session, "GET", f"{server.url}/t", what="peer")
@@ -311,9 +312,9 @@ def test_concurrent_commands_keep_their_own_deadlines() -> None:
     seen: dict[str, float | None] = {}
 
     def command(name: str, seconds: float) -> None:
-        with http.deadline(seconds):
+        with deadlines.limit(seconds):
             threading.Event().wait(0.1)  # let the other command set its own
-            limit = http.current_deadline()
+            limit = deadlines.current()
             seen[name] = limit.limit if limit else None
 
     threads = [threading.Thread(target=command, args=(n, s)) for n, s in (("a", 5), ("b", 7))]
@@ -322,4 +323,4 @@ def test_concurrent_commands_keep_their_own_deadlines() -> None:
     for thread in threads:
         thread.join()
     assert seen == {"a": 5, "b": 7}
-    assert http.current_deadline() is None
+    assert deadlines.current() is None

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cdhelper import http, lock
+from cdhelper import deadline as deadlines
+from cdhelper import lock
 from cdhelper.errors import ConfigError, DeadlineError
 from cdhelper.inventory import Target
 
@@ -50,7 +51,7 @@ def test_a_second_apply_waits_for_the_first() -> None:
     thread = threading.Thread(target=first)
     thread.start()
     first_holds.wait(5)
-    with http.deadline(10), lock.hold(SWARMPIT, on_wait=notes.append):
+    with deadlines.limit(10), lock.hold(SWARMPIT, on_wait=notes.append):
         order.append("second runs")
     thread.join()
     assert order == ["first done", "second runs"]
@@ -64,7 +65,7 @@ def test_a_lock_held_past_the_deadline_fails() -> None:
     with open(lock.lock_path(SWARMPIT), "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         with (
-            http.deadline(1),
+            deadlines.limit(1),
             pytest.raises(DeadlineError, match="another cdhelper apply holds the lock"),
             lock.hold(SWARMPIT),
         ):

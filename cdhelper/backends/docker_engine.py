@@ -19,6 +19,7 @@ import docker
 import docker.errors
 import requests
 
+from cdhelper import deadline as deadlines
 from cdhelper import documents, http
 from cdhelper.backends.base import BackendType
 from cdhelper.credentials import CredentialStore
@@ -54,7 +55,7 @@ def connect(base_url: str, environ: Mapping[str, str] = os.environ) -> docker.AP
         kwargs.pop("tls", None)
     # Ask the engine its API version first (what version="auto" does), closing the probe
     # whatever happens, then talk that version.
-    left = http.time_left(f"Docker Engine at {base_url}", "connect")
+    left = deadlines.time_left(f"Docker Engine at {base_url}", "connect")
     timeout = CALL_TIMEOUT if left is None else min(CALL_TIMEOUT, left)
     probe = _client(
         credentials,
@@ -214,7 +215,7 @@ class DockerEngine:
 
     def _bound_by_deadline(self, doing: str) -> None:
         """No call past the command's deadline, and none that could wait beyond it."""
-        left = http.time_left(self._what, doing)
+        left = deadlines.time_left(self._what, doing)
         self._client.timeout = CALL_TIMEOUT if left is None else min(CALL_TIMEOUT, left)
 
     def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
