@@ -301,3 +301,18 @@ def swarmpit(server: FaultServer, services: Iterable[dict[str, Any]] | None = No
     for item in listed:
         server.on("GET", f"/api/services/{item['id']}", reply(200, item))
         server.on("POST", f"/api/services/{item['id']}/redeploy", reply(202))
+
+
+# A registry's shapes ---------------------------------------------------------------------
+
+MANIFEST_TYPE = "application/vnd.oci.image.index.v1+json"
+
+
+def registry(server: FaultServer, tags: Mapping[str, str]) -> None:
+    """Make ``server`` answer as an open registry whose ``name:tag`` point to digests."""
+    server.on("GET", "/v2/", reply(200, {}))
+    for reference, digest in tags.items():
+        name, _, tag = reference.rpartition(":")
+        headers = {"Docker-Content-Digest": digest, "Content-Type": MANIFEST_TYPE}
+        for method in ("HEAD", "GET"):
+            server.on(method, f"/v2/{name}/manifests/{tag}", reply(200, {}, headers))

@@ -20,6 +20,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from cdhelper import lock
@@ -320,13 +321,15 @@ def test_smart_plan_lookups_end_at_the_deadline(
 ) -> None:
     with FaultServer() as registry:
         host = registry.url.removeprefix("http://")
+        faults.registry(registry, {f"app{n}:v1": digest("2") for n in range(4)})
         challenge = {"WWW-Authenticate": f'Bearer realm="{registry.url}/token"'}
-        ping = faults.reply(401, {}, challenge) if where == "token" else faults.reply(200)
-        registry.on("GET", "/v2/", behaviour if where == "ping" else ping)
+        if where == "token":
+            registry.on("GET", "/v2/", faults.reply(401, {}, challenge))
         registry.on("GET", "/token", behaviour)
-        for n in range(4):
-            manifest = behaviour if where == "manifest" else faults.reply(200)
-            registry.on("HEAD", f"/v2/app{n}/manifests/v1", manifest)
+        if where == "ping":
+            registry.on("GET", "/v2/", behaviour)
+        if where == "manifest":
+            registry.queue("HEAD", "/v2/app2/manifests/v1", behaviour)
         inventory = helpers.swarmpit_inventory(
             tmp_path,
             [{"name": f"s{n}", "image": f"{host}/app{n}:v1@{digest('1')}"} for n in range(4)],
@@ -337,3 +340,19 @@ def test_smart_plan_lookups_end_at_the_deadline(
     assert result.exit_code == 1, result.output
     assert message in result.stderr
     assert result.stdout == ""  # no plan
+
+
+def test_smart_plan_against_the_registry_shapes(tmp_path: Path) -> None:
+    """The fault server as a well-behaved registry: the baseline the faults above break."""
+    with FaultServer() as registry:
+        host = registry.url.removeprefix("http://")
+        faults.registry(registry, {"app0:v1": digest("2"), "app1:v1": digest("1")})
+        inventory = helpers.swarmpit_inventory(
+            tmp_path,
+            [{"name": f"s{n}", "image": f"{host}/app{n}:v1@{digest('1')}"} for n in range(2)],
+        )
+        result = CliRunner().invoke(cli, ["plan", "--smart", "--inventory", inventory])
+    assert result.exit_code == 0, result.output
+    planned = yaml.safe_load(result.stdout)
+    assert [a["service"]["name"] for a in planned["actions"]] == ["s0"]
+    assert [s["service"]["name"] for s in planned["skipped"]] == ["s1"]
