@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
 VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "cdhelper" / "__init__.py").read_text()).group(1)
@@ -16,7 +16,8 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.11",
-    packages=["cdhelper", "cdhelper.schemas"],
+    # every subpackage (sources/, backends/, ...) and the schemas
+    packages=[*find_packages(include=["cdhelper", "cdhelper.*"]), "cdhelper.schemas"],
     package_dir={"cdhelper": "cdhelper", "cdhelper.schemas": "schemas"},
     package_data={"cdhelper": ["py.typed"], "cdhelper.schemas": ["*.schema.json"]},
     install_requires=[

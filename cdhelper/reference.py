@@ -124,22 +124,22 @@ def parse_registry(host: str, context: str = "") -> str:
     and other than ``localhost`` would be a Docker Hub namespace there.
     """
     match = _DOMAIN.fullmatch(host)
-    problem = None
+    problem = ""
     if not match:
-        problem = "expected a host name or [IPv6 address], and an optional :port"
+        pass  # the grammar says it all: no reason to add
     elif match["port"] is not None and (
         len(match["port"]) > 5 or not 0 < int(match["port"]) < 65536
     ):
-        problem = "the port must be 1-65535"
+        problem = ": the port must be 1-65535"
     elif match["ipv6"] is not None and not _is_ipv6(match["ipv6"]):
-        problem = "not an IPv6 address"
+        problem = ": not an IPv6 address"
     elif not ("." in host or ":" in host or host.lower() == "localhost"):
         problem = (
-            "a name without a dot or a port reads as a Docker Hub namespace: "
+            ": a name without a dot or a port reads as a Docker Hub namespace: "
             "use its full name or host:port"
         )
-    if problem:
-        raise ReferenceError(f"invalid registry host {shown(host)}{context}: {problem}")
+    if not match or problem:
+        raise ReferenceError(f"invalid registry host {shown(host)}{context}{problem}")
     return normalise_registry(host)
 
 
@@ -169,3 +169,12 @@ def short_digest(digest: str) -> str:
     """``sha256:`` and the first 12 hex digits, as people quote digests."""
     algorithm, _, hexpart = digest.partition(":")
     return f"{algorithm}:{hexpart[:12]}"
+
+
+def is_valid_host(text: str) -> bool:
+    """A registry host as Docker accepts it in a reference: see :func:`parse_registry`."""
+    try:
+        parse_registry(text)
+    except ReferenceError:
+        return False
+    return True

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,19 @@ def swarmpit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> requests_mock.Mocker:
     monkeypatch.setenv("CDHELPER_SWARMPIT_TOKEN", f"Bearer {TOKEN}")
-    requests_mock.get(f"{SP}/api/services", json=load_data("swarmpit-services.json"))
+    services = load_data("swarmpit-services.json")
+    requests_mock.get(f"{SP}/api/services", json=services)
+    by_id = {s["id"].lower(): s for s in services}  # requests_mock lowercases paths
+
+    def one(request: Any, context: Any) -> Any:
+        return by_id[request.path.rsplit("/", 1)[-1]]
+
+    requests_mock.get(re.compile(f"{SP}/api/services/[^/]+$"), json=one)
     requests_mock.post(requests_mock_any_redeploy(), status_code=202)
     return requests_mock
 
 
 def requests_mock_any_redeploy() -> Any:
-    import re
-
     return re.compile(f"{SP}/api/services/[^/]+/redeploy")
 
 
@@ -54,6 +60,21 @@ def test_validate(runner: CliRunner) -> None:
         "2026-11-27T03:51:11.095133Z",
     ]
     assert "2 valid file(s), 2 push event(s)" in result.stderr
+
+
+def test_validate_says_why_a_valid_payload_deploys_nothing(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    envelopes = json.loads(Path(REG).read_text())
+    for event in (e for envelope in envelopes for e in envelope["events"]):
+        event["action"] = "pull"
+    pulls = tmp_path / "pulls.json"
+    pulls.write_text(json.dumps(envelopes))
+    result = runner.invoke(cli, ["validate", str(pulls)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert f"note: {pulls}: registry: $[0].events[0]: pull: not a push\n" in result.stderr
+    assert "1 valid file(s), 0 push event(s)" in result.stderr
 
 
 def test_validate_json_from_stdin(runner: CliRunner) -> None:
@@ -407,6 +428,22 @@ def test_filter_limits_lookups(runner: CliRunner, swarmpit: requests_mock.Mocker
         (
             ["plan", "--smart", "--inventory", SWARMPIT, "--parallel", "0"],
             "Invalid value for '--parallel'",
+        ),
+        (
+            ["plan", "--smart", "--inventory", SWARMPIT, "--registry-alias", "r.io"],
+            "invalid registry alias 'r.io': expected ALIAS=REGISTRY",
+        ),
+        (
+            ["plan", "--smart", "--inventory", SWARMPIT, "--insecure-registry", "a_b:1"],
+            "invalid registry host 'a_b:1': expected HOST[:PORT]",
+        ),
+        (
+            ["plan", "--event", HUB, "--inventory", SWARMPIT, "--registry-host", "h:99999x"],
+            "invalid registry host 'h:99999x'",
+        ),
+        (
+            ["plan", "--event", HUB, "--inventory", SWARMPIT, "--source", "nosuch"],
+            "Invalid value for '--source'",
         ),
     ],
 )

@@ -37,7 +37,13 @@ def swarmpit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> requests_mock.Mocker:
     monkeypatch.setenv("CDHELPER_SWARMPIT_TOKEN", "t0ken")
-    requests_mock.get(f"{SP}/api/services", json=load_data("swarmpit-services.json"))
+    services = load_data("swarmpit-services.json")
+    requests_mock.get(f"{SP}/api/services", json=services)
+    by_id = {s["id"].lower(): s for s in services}  # requests_mock lower-cases paths
+    requests_mock.get(
+        re.compile(f"{SP}/api/services/[^/]+$"),
+        json=lambda request, context: by_id[request.path.rsplit("/", 1)[-1]],
+    )
     requests_mock.post(re.compile(f"{SP}/api/services/[^/]+/redeploy"), status_code=202)
     return requests_mock
 

@@ -65,7 +65,10 @@ def test_parse_normalises(
         ("r.io:0/app:v1", "invalid registry host 'r.io:0' in image reference .*: the port must"),
         ("r.io:65536/app:v1", "the port must be 1-65535"),
         ("r.io:0005000/app", "the port must be 1-65535"),
-        ("[::zz]:5000/app", "expected a host name or \\[IPv6 address\\]"),
+        (
+            "[::zz]:5000/app",
+            r"invalid registry host .\[::zz\]:5000. in image reference .\[::zz\]:5000/app.$",
+        ),
         ("[1::2::3]:5000/app", "not an IPv6 address"),
         ("[1.2.3.4]/app", "not an IPv6 address"),
         ("MYREG/app:v1", "a name without a dot or a port reads as a Docker Hub namespace"),

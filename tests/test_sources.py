@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from cdhelper import sources
-from cdhelper.errors import InputError
+from cdhelper.errors import InputError, UsageError
 from cdhelper.events import PushEvent
+from cdhelper.reference import ImageRef
 from cdhelper.sources.base import Context
 from cdhelper.values import parse_time
 
@@ -217,6 +218,53 @@ def test_registry_event_without_id_or_timestamp(load_data: Callable[[str], Any])
     del push["id"], push["timestamp"]
     [event] = parse_document({"events": [push]}, "x")
     assert (event.event_id, event.timestamp) == (None, None)
+
+
+def test_a_service_inventory_is_not_a_webhook_payload(load_data: Callable[[str], Any]) -> None:
+    for name in ("swarmpit-services.json", "docker-engine-services.json"):
+        with pytest.raises(InputError, match=r"x: \$: this is a service inventory, not a webhook"):
+            parse_document(load_data(name), "x")
+
+
+def test_ignored_parts_say_why(load_data: Callable[[str], Any]) -> None:
+    push = _manifest_push(load_data)
+    pull = {**push, "action": "pull"}
+    layer = {**push, "target": {**push["target"], "mediaType": "application/octet-stream"}}
+    parsed = sources.parse_document({"events": [pull, layer, push]}, Context("x"))
+    assert len(parsed.events) == 1
+    assert parsed.ignored == (
+        "registry: $.events[0]: pull: not a push",
+        "registry: $.events[1]: push of application/octet-stream: not a manifest",
+    )
+
+
+def test_source_chosen_by_name_skips_detection(load_data: Callable[[str], Any]) -> None:
+    hub = load_data("dockerhub-push-int.json")
+    with pytest.raises(InputError, match="not a valid registry notification envelope"):
+        sources.parse_document(hub, Context("x"), sources.by_name("registry"))
+    with pytest.raises(UsageError, match="unknown source 'nope'"):
+        sources.by_name("nope")
+
+
+def test_a_payload_fitting_two_sources_asks_for_source(load_data: Callable[[str], Any]) -> None:
+    both = {**load_data("dockerhub-push-int.json"), "events": []}
+    with pytest.raises(InputError, match=r"fits several sources \(dockerhub, registry\)"):
+        parse_document(both, "x")
+    [event] = sources.parse_document(both, Context("x"), sources.by_name("dockerhub")).events
+    assert event.source == "dockerhub"
+
+
+def test_index_digest_wins_over_platform_manifests() -> None:
+    ref = ImageRef.parse("r.io/app:v1")
+    index = PushEvent("ghcr", ref, DIGEST, None, "1", "application/vnd.oci.image.index.v1+json")
+    arm = PushEvent("ghcr", ref, "sha256:" + "b" * 64, None, "2", MANIFEST)
+    other = PushEvent("ghcr", ImageRef.parse("r.io/other:v1"), DIGEST, None, "3", MANIFEST)
+    unknown = PushEvent("registry", ref, "sha256:" + "c" * 64, None, "4")
+    assert sources.collapse([arm, index, other, unknown]) == [index, other, unknown]
+    assert sources.collapse([arm, other]) == [arm, other]
+
+
+MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
 @pytest.mark.parametrize(

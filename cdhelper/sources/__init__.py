@@ -16,12 +16,19 @@ from typing import Any
 from cdhelper import documents
 from cdhelper.errors import InputError, UsageError
 from cdhelper.events import PushEvent
-from cdhelper.sources import dockerhub, registry
+from cdhelper.sources import acr, artifactory, dockerhub, ecr, gar, ghcr, harbor, quay, registry
 from cdhelper.sources.base import Context, Parsed, Source
 
 SOURCES: tuple[Source, ...] = (
     dockerhub.SOURCE,
     registry.SOURCE,
+    ecr.SOURCE,
+    gar.SOURCE,
+    artifactory.SOURCE,
+    ghcr.SOURCE,
+    harbor.SOURCE,
+    quay.SOURCE,
+    acr.SOURCE,
 )
 
 
@@ -62,7 +69,7 @@ def load_events(
 
 def parse_document(data: Any, ctx: Context, chosen: Source | None = None) -> Parsed:
     """A payload, or a JSON array of payloads (of any sources)."""
-    if isinstance(data, list) and not _looks_like_inventory(data):
+    if isinstance(data, list) and not looks_like_inventory(data):
         events: list[PushEvent] = []
         ignored: list[str] = []
         for index, payload in enumerate(data):
@@ -83,7 +90,7 @@ def parse_payload(payload: Any, ctx: Context, chosen: Source | None = None) -> P
 
 def detect(payload: Any, ctx: Context) -> Source:
     """The one source whose distinctive keys the payload has; else a message naming them all."""
-    if _looks_like_inventory(payload):
+    if looks_like_inventory(payload):
         raise ctx.error("$", "this is a service inventory, not a webhook payload")
     matches = [s for s in SOURCES if isinstance(payload, dict) and s.detect(payload)]
     if len(matches) == 1:
@@ -117,7 +124,7 @@ def collapse(events: Iterable[PushEvent]) -> list[PushEvent]:
     ]
 
 
-def _looks_like_inventory(data: Any) -> bool:
+def looks_like_inventory(data: Any) -> bool:
     if isinstance(data, Mapping):
         return data.get("format") == "cdhelper-inventory"
     if isinstance(data, list) and data and isinstance(data[0], Mapping):

@@ -32,9 +32,13 @@ class Context:
     base: str = "$"  # JSON path of this payload in its document
     registry_host: str | None = None  # --registry-host: for payloads that cannot say it
 
+    def at(self, path: str) -> str:
+        """The document's JSON path of ``path``, a path within this payload (``$...``)."""
+        return f"{self.base}{path[1:]}"
+
     def error(self, path: str, message: str) -> InputError:
         """An input error at ``path`` (relative to the payload, starting with ``$``)."""
-        return InputError(f"{self.where}: {self.base}{path[1:]}: {message}")
+        return InputError(f"{self.where}: {self.at(path)}: {message}")
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def parse(payload: Mapping[str, Any], ctx: Context) -> Parsed:
         path = f"$.events[{index}]"
         why = not_a_deploy_signal(event)
         if why:
-            ignored.append(f"{NAME}: {path}: {why}")
+            ignored.append(f"{NAME}: {ctx.at(path)}: {why}")
             continue
         events.append(_event(event, ctx, path))
     return Parsed(tuple(events), tuple(ignored))

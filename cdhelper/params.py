@@ -1,0 +1,77 @@
+"""Click parameter types for option syntax: a malformed value is a usage error (exit 2).
+
+Each type checks and converts one value, so the commands receive typed values and hold no
+parsing code of their own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from cdhelper import filters, planner
+from cdhelper.reference import is_valid_host, normalise_registry
+from cdhelper.registry_auth import trusted_realm
+
+if TYPE_CHECKING:  # click >= 8.3 makes ParamType generic; older releases are not subscriptable
+    _ParamType = click.ParamType[Any]
+else:
+    _ParamType = click.ParamType
+
+
+class FilterType(_ParamType):
+    name = "filter"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, filters.Filter):
+            return value
+        try:
+            [parsed] = filters.parse_filters([value])
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        return parsed
+
+
+class AliasType(_ParamType):
+    """``ALIAS=REGISTRY`` as a normalised ``(alias, registry)`` pair."""
+
+    name = "alias"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        try:
+            [(alias, registry)] = planner.parse_aliases([value]).items()
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        return (alias, registry)
+
+
+class HostType(_ParamType):
+    """A registry host, ``host[:port]``, as Docker would accept it; normalised."""
+
+    name = "host"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str) or not is_valid_host(value):
+            self.fail(f"invalid registry host {value!r}: expected HOST[:PORT]", param, ctx)
+        return normalise_registry(value)
+
+
+class RealmType(_ParamType):
+    """A token service trusted with registry credentials, as its origin ``scheme://host[:port]``."""
+
+    name = "realm"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return trusted_realm(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+FILTER = FilterType()
+ALIAS = AliasType()
+HOST = HostType()
+REALM = RealmType()

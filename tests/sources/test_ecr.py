@@ -1,0 +1,305 @@
+"""Amazon ECR events delivered by an EventBridge API destination (source ``ecr``)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from cdhelper import sources
+from cdhelper.cli import cli
+from cdhelper.errors import InputError
+from cdhelper.sources import ecr
+from cdhelper.sources.base import Context, Parsed
+
+from helpers import DATA
+
+HERE = DATA / "sources" / "ecr"
+PUSH = str(HERE / "push.json")
+DIGEST = "sha256:3c949327e32569aff0c532905dcb9626892e4c9b109be08027bb1e44f7f96518"
+IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web:v1.4.2"
+OWN = {p.name for p in HERE.glob("*.json")}
+
+
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((HERE / name).read_text())
+    return data
+
+
+def parse(payload: Any) -> Parsed:
+    return sources.parse_payload(payload, Context("ecr.json"))
+
+
+def test_push_is_one_event_with_digest_time_id_and_media_type() -> None:
+    parsed = parse(load("push.json"))
+    [event] = parsed.events
+    assert parsed.ignored == ()
+    assert event.source == "ecr"
+    assert event.image.tagged == IMAGE
+    assert (event.image.registry, event.image.repository, event.image.tag) == (
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+        "shop/web",
+        "v1.4.2",
+    )
+    assert event.digest == DIGEST
+    assert event.timestamp == datetime(2026, 11, 28, 14, 3, 27, tzinfo=UTC)
+    assert event.event_id == "4f5ec4d5-4de4-7aad-a046-56d5cfe1df0e"
+    assert event.media_type == "application/vnd.oci.image.manifest.v1+json"
+    assert not event.is_index
+
+
+def test_push_of_an_index_says_so() -> None:
+    payload = load("push.json")
+    payload["detail"]["manifest-media-type"] = (
+        "application/vnd.docker.distribution.manifest.list.v2+json"
+    )
+    [event] = parse(payload).events
+    assert event.is_index
+
+
+def test_the_documented_minimal_push_without_media_types() -> None:
+    payload = load("push.json")
+    for key in ("manifest-media-type", "artifact-media-type"):
+        del payload["detail"][key]
+    del payload["time"], payload["id"], payload["version"], payload["resources"]
+    [event] = parse(payload).events
+    assert (event.media_type, event.timestamp, event.event_id) == (None, None, None)
+
+
+def test_china_regions_use_the_cn_domain() -> None:
+    payload = load("push.json")
+    payload["region"] = "cn-north-1"
+    [event] = parse(payload).events
+    assert event.image.registry == "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("delete.json", "ecr: DELETE: not a push"),
+        ("push-failed.json", "ecr: PUSH: result FAILURE, not SUCCESS"),
+        ("push-untagged.json", "ecr: push of shop/web without a tag"),
+        ("archive.json", "ecr: UPDATE_STORAGE_CLASS: not a push"),
+        ("scan.json", "ecr: ECR Image Scan: not an image action"),
+        ("replication.json", "ecr: ECR Replication Action: not an image action"),
+        ("pull-through-cache.json", "ecr: ECR Pull Through Cache Action: not an image action"),
+    ],
+    ids=["delete", "failed", "untagged", "archive", "scan", "replication", "pull-through-cache"],
+)
+def test_valid_events_that_deploy_nothing_say_why(name: str, reason: str) -> None:
+    assert parse(load(name)) == Parsed(events=(), ignored=(reason,))
+
+
+def test_push_of_a_non_image_manifest_is_ignored() -> None:
+    payload = load("push.json")
+    payload["detail"]["manifest-media-type"] = "application/vnd.cncf.oras.artifact.manifest.v1+json"
+    assert parse(payload).ignored == (
+        "ecr: push of application/vnd.cncf.oras.artifact.manifest.v1+json: not an image manifest",
+    )
+
+
+@pytest.mark.parametrize("name", sorted(OWN))
+def test_detection_picks_ecr_for_every_fixture(name: str) -> None:
+    assert sources.detect(load(name), Context(name)) is ecr.SOURCE
+
+
+def _foreign_payloads() -> list[tuple[str, Any]]:
+    """Every payload of the other sources' fixtures (a file may hold a list of them)."""
+    found: list[tuple[str, Any]] = []
+    files = [*DATA.glob("*.json"), *(DATA / "sources").glob("*/*.json")]
+    for path in sorted(files):
+        if path.parent == HERE:
+            continue
+        data = json.loads(path.read_text())
+        for payload in data if isinstance(data, list) else [data]:
+            found.append((str(path.relative_to(DATA)), payload))
+    return found
+
+
+def test_ecr_never_claims_another_sources_payload() -> None:
+    claimed = [name for name, p in _foreign_payloads() if isinstance(p, dict) and ecr.detect(p)]
+    assert claimed == []
+
+
+def _set(path: list[str], value: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(payload: dict[str, Any]) -> None:
+        target = payload
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return mutate
+
+
+def _drop(path: list[str]) -> Callable[[dict[str, Any]], None]:
+    def mutate(payload: dict[str, Any]) -> None:
+        target = payload
+        for key in path[:-1]:
+            target = target[key]
+        del target[path[-1]]
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (_drop(["detail", "image-digest"]), "$.detail: 'image-digest' is a required property"),
+        (
+            _set(["detail", "image-digest"], "latest"),
+            "$.detail[\"image-digest\"]: 'latest' does not match",
+        ),
+        (_drop(["account"]), "$: 'account' is a required property"),
+        (_set(["account"], "12345"), "$.account: '12345' does not match"),
+        (_set(["region"], "Europe"), "$.region: 'Europe' does not match"),
+        (
+            _set(["detail", "repository-name"], "Shop/Web"),
+            "$.detail[\"repository-name\"]: 'Shop/Web' does not match",
+        ),
+        (_set(["detail", "image-tag"], 7), '$.detail["image-tag"]: expected string, got number'),
+        (_drop(["detail", "action-type"]), "$.detail: 'action-type' is a required property"),
+        (_set(["source"], "aws.ecr.public"), '$.source: expected "aws.ecr", got "aws.ecr.public"'),
+        (_drop(["detail"]), "$: 'detail' is a required property"),
+    ],
+    ids=[
+        "no-digest",
+        "digest-not-a-digest",
+        "no-account",
+        "bad-account",
+        "bad-region",
+        "upper-case-repository",
+        "tag-number",
+        "no-action-type",
+        "other-source",
+        "no-detail",
+    ],
+)
+def test_schema_errors_name_the_json_path(
+    mutate: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    payload = load("push.json")
+    mutate(payload)
+    with pytest.raises(InputError) as caught:
+        sources.parse_payload(payload, Context("ecr.json"), ecr.SOURCE)
+    assert caught.value.message == "ecr.json: not a valid Amazon ECR event via EventBridge"
+    assert any(p.startswith(expected) for p in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            _set(["detail", "image-tag"], "v1 beta"),
+            "ecr.json: $.detail[\"image-tag\"]: invalid tag 'v1 beta': "
+            "expected [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}",
+        ),
+        (
+            _set(["time"], "yesterday"),
+            "ecr.json: $.time: invalid timestamp 'yesterday': expected RFC 3339",
+        ),
+    ],
+    ids=["bad-tag", "bad-time"],
+)
+def test_bad_values_are_input_errors_with_the_path(
+    mutate: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    payload = load("push.json")
+    mutate(payload)
+    with pytest.raises(InputError) as caught:
+        parse(payload)
+    assert str(caught.value) == expected
+
+
+def test_an_ignored_event_need_not_carry_push_fields() -> None:
+    payload = load("delete.json")
+    del payload["detail"]["image-digest"]
+    del payload["detail"]["image-tag"]
+    assert parse(payload).ignored == ("ecr: DELETE: not a push",)
+
+
+def test_a_list_of_events_keeps_the_pushes(tmp_path: Path) -> None:
+    batch = tmp_path / "batch.json"
+    batch.write_text(json.dumps([load("push-untagged.json"), load("push.json")]))
+    loaded = sources.load_events([str(batch)])
+    assert [e.image.tagged for e in loaded.events] == [IMAGE]
+    assert loaded.ignored == (f"{batch}: ecr: push of shop/web without a tag",)
+
+
+# --- CLI ---------------------------------------------------------------------------------
+
+
+def test_validate_names_the_source(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["validate", PUSH, str(HERE / "delete.json")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [f"ecr\t{IMAGE}\t{DIGEST}\t2026-11-28T14:03:27.000000Z"]
+    assert result.stderr.splitlines() == [
+        f"note: {HERE / 'delete.json'}: ecr: DELETE: not a push",
+        "2 valid file(s), 1 push event(s)",
+    ]
+
+
+def test_validate_json(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["validate", "--format", "json", PUSH])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [
+        {
+            "registry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+            "repository": "shop/web",
+            "tag": "v1.4.2",
+            "source": "ecr",
+            "image": IMAGE,
+            "digest": DIGEST,
+            "timestamp": "2026-11-28T14:03:27.000000Z",
+            "id": "4f5ec4d5-4de4-7aad-a046-56d5cfe1df0e",
+        }
+    ]
+
+
+def test_validate_reports_a_bad_payload_by_path(runner: CliRunner, tmp_path: Path) -> None:
+    payload = load("push.json")
+    payload["detail"]["image-digest"] = "sha256:nope"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(payload))
+    result = runner.invoke(cli, ["validate", str(bad)])
+    assert result.exit_code == 1
+    assert f"error: {bad}: not a valid Amazon ECR event via EventBridge\n" in result.stderr
+    assert "  - $.detail[\"image-digest\"]: 'sha256:nope' does not match" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("inventory", ["swarmpit-services.json", "docker-engine-services.json"])
+def test_plan_redeploys_the_service_that_follows_the_tag(runner: CliRunner, inventory: str) -> None:
+    result = runner.invoke(
+        cli, ["plan", "--event", PUSH, "--inventory", str(HERE / "inventories" / inventory)]
+    )
+    assert result.exit_code == 0, result.output
+    data = yaml.safe_load(result.stdout)
+    [action] = data["actions"]
+    assert action["service"]["name"] == "shop_web"
+    assert action["image"] == IMAGE
+    assert action["target_digest"] == DIGEST
+    assert action["current_digest"] == "sha256:" + "9" * 64
+    assert action["reason"] == "tag v1.4.2 pushed as sha256:3c949327e325 via ecr"
+    assert [e["source"] for e in data["events"]] == ["ecr"]
+
+
+def test_plan_from_an_ignored_event_has_nothing_to_do(runner: CliRunner) -> None:
+    inventory = str(HERE / "inventories" / "docker-engine-services.json")
+    delete = str(HERE / "delete.json")
+    result = runner.invoke(cli, ["plan", "--event", delete, "--inventory", inventory])
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load(result.stdout)["actions"] == []
+
+
+def test_fixtures_are_not_mutated_by_parsing() -> None:
+    payload = load("push.json")
+    before = copy.deepcopy(payload)
+    parse(payload)
+    assert payload == before
