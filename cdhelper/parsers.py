@@ -75,16 +75,19 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return marked
 
 
+# For json.loads: values cdhelper refuses become marks that check_tree reports with their path.
+JSON_HOOKS: dict[str, Any] = {
+    "parse_constant": _json_constant,
+    "parse_float": _json_float,
+    "parse_int": _json_int,
+    "object_pairs_hook": _json_object,
+}
+
+
 def loads_json(text: str, where: str) -> Any:
     """Parse JSON (RFC 8259 only) and check the tree: see :func:`check_tree`."""
     try:
-        data = json.loads(
-            text,
-            parse_constant=_json_constant,
-            parse_float=_json_float,
-            parse_int=_json_int,
-            object_pairs_hook=_json_object,
-        )
+        data = json.loads(text, **JSON_HOOKS)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{where}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
@@ -202,7 +205,7 @@ def _position(exc: yaml.MarkedYAMLError) -> str:
     return f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
 
 
-def check_tree(data: Any, where: str, what: str) -> None:
+def check_tree(data: Any, where: str, what: str, base: str = "$") -> None:
     """Refuse what cannot round-trip: too deep, lone surrogates, repeated keys, odd values.
 
     Iterative, so a deep tree cannot exhaust the stack here; whatever passes is at most
@@ -210,12 +213,12 @@ def check_tree(data: Any, where: str, what: str) -> None:
     """
 
     def problems() -> Any:
-        stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+        stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]  # a value and its path
         while stack:
             value, path = stack.pop()
             why = _problem(value, path)
             if why is not None:
-                yield f"{json_path('$', path)}: {why}"
+                yield f"{json_path(base, path)}: {why}"
                 continue
             if isinstance(value, dict):
                 stack.extend((item, (*path, key)) for key, item in reversed(value.items()))

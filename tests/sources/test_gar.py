@@ -338,3 +338,27 @@ def test_plan_redeploys_the_service_that_follows_the_tag(runner: CliRunner, inve
     assert action["target_digest"] == DIGEST
     assert action["reason"] == "tag v1.4.2 pushed as sha256:6c3c624b58db via gar"
     assert [e["source"] for e in data["events"]] == ["gar"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[" * 100_000, "gar.json: $.message.data: decodes to JSON nested deeper than 64"),
+        (
+            '{"action": ' + "1" * 5000 + "}",
+            "gar.json: not valid JSON: $.message.data.action: integer with 5000 digits",
+        ),
+        (
+            '{"action": "INSERT", "action": "DELETE"}',
+            "gar.json: not valid JSON: $.message.data: duplicate key 'action'",
+        ),
+        ('{"action": NaN}', "gar.json: not valid JSON: $.message.data.action: NaN is not JSON"),
+    ],
+    ids=["deep", "huge-int", "duplicate-key", "nan"],
+)
+def test_the_decoded_notification_is_read_as_strictly_as_a_file(text: str, expected: str) -> None:
+    payload = load("insert-tag.json")
+    payload["message"]["data"] = base64.b64encode(text.encode()).decode()
+    with pytest.raises(InputError) as caught:
+        parse(payload)
+    assert str(caught.value).startswith(expected)
