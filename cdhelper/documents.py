@@ -111,6 +111,13 @@ def schema_errors(instance: Any, schema_name: str, base: str = "$") -> list[str]
 
 
 def validate(instance: Any, schema_name: str, where: str, what: str, base: str = "$") -> None:
+    """Check the tree (see :func:`parsers.check_tree`), then the schema: one InputError.
+
+    Files were checked when parsed; live answers (Swarmpit's JSON, the Engine's through
+    docker-py) meet the same rules here, so a lone surrogate in a service name is refused
+    with its path instead of breaking when a plan is written.
+    """
+    parsers.check_tree(instance, where, "JSON", base)
     problems = schema_errors(instance, schema_name, base)
     if problems:
         raise InputError(f"{where}: not a valid {what}", problems)

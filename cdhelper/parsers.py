@@ -225,11 +225,49 @@ def check_tree(data: Any, where: str, what: str, base: str = "$") -> None:
             elif isinstance(value, list):
                 stack.extend((item, (*path, i)) for i, item in reversed(list(enumerate(value))))
 
+    if _plain(data):
+        return
     found = bounded(problems(), str)
     if len(found) == 1:
         raise InputError(f"{where}: not valid {what}: {found[0]}")
     if found:
         raise InputError(f"{where}: not valid {what}", found)
+
+
+def _plain(data: Any) -> bool:
+    """The fast check (no paths kept): True when :func:`_problem` would find nothing."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        items = _plain_items(value, depth)
+        if items is None:
+            return False
+        for item in items:
+            if type(item) is dict or type(item) is list:
+                stack.append((item, depth + 1))
+            elif not _plain_scalar(item):
+                return False
+    return True
+
+
+def _plain_items(value: Any, depth: int) -> Iterable[Any] | None:
+    """A plain container's items; None when the slow walk must say what and where."""
+    if depth >= MAX_DEPTH:
+        return None
+    if type(value) is list:
+        return value
+    if type(value) is dict and all(type(k) is str and not _has_surrogate(k) for k in value):
+        return value.values()
+    return None  # a mark, a DuplicateKeys, a key that is not a string
+
+
+def _plain_scalar(item: Any) -> bool:
+    kind = type(item)
+    if kind is str:
+        return not _has_surrogate(item)
+    if kind is float:
+        return math.isfinite(item)
+    return item is None or kind is int or kind is bool
 
 
 def _problem(value: Any, path: tuple[Any, ...]) -> str | None:

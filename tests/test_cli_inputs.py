@@ -344,3 +344,22 @@ def test_registry_hosts_docker_would_refuse_write_no_plan(
     assert result.stderr.startswith(f"error: {event_file}: $[")
     assert message in result.stderr
     assert not out.exists()
+
+
+def test_a_live_answer_meets_the_same_rules(
+    requests_mock: requests_mock.Mocker, load_data: Callable[[str], Any], tmp_path: Path
+) -> None:
+    """Swarmpit's JSON is not parsed by the loader, but it is validated: same tree check."""
+    text = json.dumps(load_data("swarmpit-services.json"))
+    requests_mock.get(f"{SP}/api/services", text=text.replace("int_cd-helper", "int_\\ud800"))
+    out = tmp_path / "plan.yaml"
+    result = run(
+        "plan", "--event", HUB, "--swarmpit-url", SP, "-o", str(out),
+        env={"CDHELPER_SWARMPIT_TOKEN": "t0ken"},
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: Swarmpit at {SP}: GET /api/services: not valid JSON: $[0].serviceName: "
+        "holds a lone surrogate (such as \\ud800), which is not a Unicode character\n"
+    )
+    assert not out.exists()
