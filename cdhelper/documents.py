@@ -21,10 +21,9 @@ from typing import Any
 import jsonschema
 import jsonschema.protocols
 import jsonschema.validators
-import yaml
 from jsonschema.exceptions import ValidationError, relevance
 
-from cdhelper import parsers
+from cdhelper import parsers, yamlfile
 from cdhelper.errors import InputError
 from cdhelper.values import shown
 
@@ -68,15 +67,13 @@ def parse_json(text: str, where: str) -> Any:
 
 
 def parse_yaml(text: str, where: str) -> Any:
-    """The JSON subset of YAML, without anchors or aliases: see :mod:`cdhelper.parsers`."""
-    return parsers.loads_yaml(text, where)
+    """The JSON subset of YAML, without anchors or aliases: see :mod:`cdhelper.yamlfile`."""
+    return yamlfile.loads(text, where)
 
 
 def dump_yaml(data: Any) -> str:
     """Deterministic YAML: keys in the order the caller built them, block style."""
-    return yaml.safe_dump(
-        data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100
-    )
+    return yamlfile.dump(data)
 
 
 def dump_json(data: Any) -> str:

@@ -1,4 +1,4 @@
-"""Strict JSON and YAML parsing of untrusted text: plain JSON values out, or one InputError.
+"""Strict JSON parsing of untrusted text: plain JSON values out, or one InputError.
 
 Everything cdhelper reads is hostile until proven otherwise: a webhook body, an inventory,
 a plan someone edited. The standard parsers accept more than JSON (``NaN``, ``Infinity``,
@@ -7,6 +7,7 @@ a kilobyte into gigabytes) and fail with exceptions that are not errors to a use
 (``RecursionError``, ``ValueError`` for an integer of 5,000 digits). Here every such input
 becomes a message that says what and where, and what comes out is a tree of dict, list,
 str, int, float, bool and None that the rest of cdhelper can walk and write back safely.
+YAML (plans) is read by :mod:`cdhelper.yamlfile` and checked by the same :func:`check_tree`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Hashable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from itertools import islice
 from typing import Any, TypeVar
-
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode
 
 from cdhelper.errors import InputError
 from cdhelper.values import shown
@@ -69,9 +68,8 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     value = dict(pairs)
     if len(value) == len(pairs):
         return value
-    seen: set[str] = set()
     marked = DuplicateKeys(value)
-    marked.duplicates = tuple(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+    marked.duplicates = tuple(k for k, n in Counter(k for k, _ in pairs).items() if n > 1)
     return marked
 
 
@@ -98,111 +96,6 @@ def loads_json(text: str, where: str) -> Any:
         ) from None
     check_tree(data, where, "JSON")
     return data
-
-
-class _Refused(yaml.MarkedYAMLError):
-    """Valid YAML that a plan must not use."""
-
-
-class StrictLoader(yaml.SafeLoader):
-    """SafeLoader for the JSON subset of YAML, without aliases, anchors or repeated keys.
-
-    cdhelper writes plans as plain data; refusing anchors costs nothing and keeps a 1 KB
-    "billion laughs" document from expanding. Timestamps stay strings (the schema checks
-    them), and tags that build no JSON value (binary, set, omap, pairs) are refused.
-    """
-
-    def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise _Refused(
-                problem="YAML anchors and aliases (&name, *name) are not allowed in a plan",
-                problem_mark=event.start_mark,
-            )
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise _Refused(
-                    problem="YAML merge keys (<<) are not allowed in a plan",
-                    problem_mark=key_node.start_mark,
-                )
-            key = self.construct_object(key_node, deep=True)
-            if isinstance(key, Hashable):
-                if key in seen:
-                    raise _Refused(
-                        problem=f"duplicate key {shown(key)}",
-                        problem_mark=key_node.start_mark,
-                    )
-                seen.add(key)
-        return super().construct_mapping(node, deep)
-
-    def construct_yaml_int(self, node: ScalarNode) -> int:
-        if len(node.value) > MAX_INT_DIGITS:
-            raise _Refused(
-                problem=f"integer with more than {MAX_INT_DIGITS} digits",
-                problem_mark=node.start_mark,
-            )
-        return super().construct_yaml_int(node)
-
-    def construct_yaml_float(self, node: ScalarNode) -> float:
-        value = super().construct_yaml_float(node)
-        if not math.isfinite(value):
-            raise _Refused(
-                problem=f"{shown(node.value)} is not a JSON number",
-                problem_mark=node.start_mark,
-            )
-        return value
-
-    def construct_text(self, node: ScalarNode) -> str:
-        return str(self.construct_scalar(node))
-
-    def refuse_tag(self, node: Node) -> None:
-        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-        raise _Refused(
-            problem=f"the YAML tag {tag} builds no JSON value", problem_mark=node.start_mark
-        )
-
-
-StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
-StrictLoader.add_constructor("tag:yaml.org,2002:float", StrictLoader.construct_yaml_float)
-StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_text)
-for _tag in ("binary", "set", "omap", "pairs"):
-    StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", StrictLoader.refuse_tag)
-
-
-def loads_yaml(text: str, where: str) -> Any:
-    """Parse YAML with :class:`StrictLoader` and check the tree: see :func:`check_tree`."""
-    try:
-        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 (a SafeLoader subclass)
-    except _Refused as exc:
-        raise InputError(f"{where}: refused: {exc.problem}{_position(exc)}") from None
-    except yaml.MarkedYAMLError as exc:
-        raise InputError(f"{where}: not valid YAML: {exc.problem}{_position(exc)}") from None
-    except yaml.reader.ReaderError as exc:
-        raise InputError(
-            f"{where}: not valid YAML: character #x{exc.character:04x} at offset {exc.position} "
-            "is not allowed"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{where}: not valid YAML: {shown(str(exc), 200)}") from None
-    except RecursionError:
-        raise InputError(
-            f"{where}: not valid YAML: nested deeper than {MAX_DEPTH} levels"
-        ) from None
-    check_tree(data, where, "YAML")
-    return data
-
-
-def _position(exc: yaml.MarkedYAMLError) -> str:
-    mark = exc.problem_mark
-    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
 
 
 def check_tree(data: Any, where: str, what: str, base: str = "$") -> None:
