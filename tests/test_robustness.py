@@ -188,9 +188,22 @@ def spliced(draw: st.DrawFn, text: str) -> bytes:
     return raw
 
 
+# Every source's real payloads (tests/data/sources/<source>/*.json), for the CLI fuzz.
+SOURCE_PAYLOADS = {
+    str(path.relative_to(DATA)): json.loads(path.read_text())
+    for path in sorted((DATA / "sources").glob("*/*.json"))
+}
+
+
+@st.composite
+def mutated_payload(draw: st.DrawFn) -> Any:
+    name = draw(st.sampled_from(sorted(SOURCE_PAYLOADS)))
+    return mutate(draw, copy.deepcopy(SOURCE_PAYLOADS[name]), draw(st.integers(0, 3)))
+
+
 @st.composite
 def payload_bytes(draw: st.DrawFn) -> bytes:
-    document = draw(JSON | mutated())
+    document = draw(JSON | mutated() | mutated_payload())
     text = json.dumps(document)
     return draw(spliced(text)) if draw(st.booleans()) else text.encode()
 
