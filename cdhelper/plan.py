@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from cdhelper import __version__, documents, signing
+from cdhelper import __version__, documents, parsers, signing
 from cdhelper.errors import InputError
 from cdhelper.events import PushEvent
 from cdhelper.inventory import Target
@@ -154,7 +154,7 @@ def dumps(plan: Plan, key: bytes | None = None) -> str:
     With ``key`` (``CDHELPER_PLAN_KEY``) the plan is signed: see :mod:`cdhelper.signing`.
     """
     data = plan.to_dict()
-    problems = documents.schema_errors(data, "plan") + list(_inconsistencies(data))
+    problems = documents.schema_errors(data, "plan") or parsers.bounded(_inconsistencies(data), str)
     if problems:
         raise InputError("internal error: the plan does not match plan.schema.json", problems)
     if key is not None:
@@ -174,7 +174,7 @@ def loads(text: str, where: str, key: bytes | None = None) -> Plan:
                 f"({shown(data.get('cdhelper_version', 'unknown version'), quote=str)}) or newer"
             )
     documents.validate(data, "plan", where, "cdhelper plan")
-    problems = list(_inconsistencies(data))
+    problems = parsers.bounded(_inconsistencies(data), str)
     if problems:
         raise InputError(f"{where}: not a valid cdhelper plan", problems)
     try:

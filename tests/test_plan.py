@@ -258,3 +258,16 @@ def test_an_empty_key_is_an_error(value: str) -> None:
         signing.key_from_environment({"CDHELPER_PLAN_KEY": value})
     assert signing.key_from_environment({}) is None
     assert signing.key_from_environment({"CDHELPER_PLAN_KEY": "\udcff"}) == b"\xff"
+
+
+def test_many_inconsistencies_are_bounded() -> None:
+    data = yaml.safe_load(plan.dumps(sample()))
+    action = data["actions"][0]
+    data["actions"] = [
+        {**copy.deepcopy(action), "service": {"id": f"s{i}", "name": "a"}, "tag": "x"}
+        for i in range(1100)
+    ]
+    with pytest.raises(InputError) as info:
+        plan.loads(yaml.safe_dump(data), "p.yaml")
+    assert len(info.value.problems) == 21
+    assert info.value.problems[-1] == "and at least 980 more"
