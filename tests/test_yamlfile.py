@@ -65,7 +65,7 @@ def test_yaml_refusals(text: str, message: str) -> None:
     with pytest.raises(InputError) as info:
         yamlfile.loads(text, "p.yaml")
     assert str(info.value).startswith(message)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # a guard against hangs, not a benchmark
 
 
 def test_yaml_timestamps_stay_strings() -> None:
