@@ -26,6 +26,10 @@ setup(
         "jsonschema>=4.18",
         "pyyaml>=6.0",
         "docker>=7.0",
+        # the webhook inbox (cdhelper serve)
+        "uvicorn>=0.30",
+        "starlette>=0.37",
+        "prometheus-client>=0.20",
     ],
     entry_points={"console_scripts": ["cdhelper = cdhelper.cli:main"]},
     classifiers=[
