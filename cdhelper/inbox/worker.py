@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from cdhelper import plan as plans
@@ -55,6 +55,7 @@ class Worker:
         *,
         clock: Callable[[], float] = time.time,
         planner: Planner = planning.make_plan,
+        executor: Executor | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -66,7 +67,7 @@ class Worker:
         self._stop = threading.Event()
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(
+        self._pool = executor or ThreadPoolExecutor(
             max_workers=max(1, len(config.environments)), thread_name_prefix="dispatch"
         )
         self._thread = threading.Thread(target=self._run, name="inbox-worker", daemon=True)
