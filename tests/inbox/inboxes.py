@@ -33,10 +33,10 @@ from cdhelper.inventory import Inventory, Target
 from helpers import digest, service
 
 HOST = "127.0.0.1:5000"  # the registry the payloads name
-HUB_TOKEN = "hub-token-5f0c2b9a7d"  # noqa: S105
-REG_TOKEN = "reg-token-81aa3e4477"  # noqa: S105
-REG_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105
-ADMIN_TOKEN = "admin-token-c3d9e1"  # noqa: S105
+HUB_TOKEN = "hub-token-5f0c2b9a7d"
+REG_TOKEN = "reg-token-81aa3e4477"
+REG_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+ADMIN_TOKEN = "admin-token-c3d9e1"
 SECRETS = (HUB_TOKEN, REG_TOKEN, REG_SECRET, REG_SECRET.removeprefix("whsec_"), ADMIN_TOKEN)
 ENVIRON = {
     "HUB_HOOK_TOKEN": HUB_TOKEN,
@@ -130,8 +130,10 @@ def registry_push(tag: str, pushed: str, event_id: str, repository: str = "app")
 
 
 def hub_push(tag: str = "INT") -> bytes:
-    return (Path(__file__).parent.parent.parent / "examples" / "dockerhub-push.json").read_bytes().replace(
-        b'"tag": "INT"', f'"tag": "{tag}"'.encode()
+    return (
+        (Path(__file__).parent.parent.parent / "examples" / "dockerhub-push.json")
+        .read_bytes()
+        .replace(b'"tag": "INT"', f'"tag": "{tag}"'.encode())
     )
 
 
@@ -151,7 +153,9 @@ class Running:
     url: str
     config: configuration.Config
 
-    def post(self, path: str, body: bytes, headers: Mapping[str, str] | None = None) -> requests.Response:
+    def post(
+        self, path: str, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> requests.Response:
         return requests.post(self.url + path, data=body, headers=dict(headers or {}), timeout=10)
 
     def plans(self) -> list[Path]:
@@ -186,7 +190,9 @@ def inbox_in_thread(config_path: Path, environ: Mapping[str, str] = ENVIRON) -> 
     inbox = Inbox(config, store, Worker(config, store, dispatchers, metrics), metrics)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(inbox), host="127.0.0.1", port=port, access_log=False, log_config=None)
+        uvicorn.Config(
+            create_app(inbox), host="127.0.0.1", port=port, access_log=False, log_config=None
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -252,5 +258,7 @@ class InboxProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def post(self, path: str, body: bytes, headers: Mapping[str, str] | None = None) -> requests.Response:
+    def post(
+        self, path: str, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> requests.Response:
         return requests.post(self.url + path, data=body, headers=dict(headers or {}), timeout=10)

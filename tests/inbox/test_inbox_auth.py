@@ -10,17 +10,19 @@ from cdhelper.inbox import auth
 from cdhelper.inbox.config import Secret, SourceConfig
 
 # GitHub's documented vector ("Validating webhook deliveries").
-GITHUB_SECRET = "It's a Secret to Everybody"  # noqa: S105
+GITHUB_SECRET = "It's a Secret to Everybody"
 GITHUB_SIGNATURE = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
 # The Standard Webhooks reference libraries' vector.
-SW_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105
+SW_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SW_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
 SW_TIME = 1614265330
 SW_BODY = b'{"test": 2432232314}'
 SW_SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
 
-def source(kind: str, token: str | None = None, secret: str | None = None, insecure: bool = False) -> SourceConfig:
+def source(
+    kind: str, token: str | None = None, secret: str | None = None, insecure: bool = False
+) -> SourceConfig:
     return SourceConfig(
         name="s",
         type=kind,
@@ -52,7 +54,11 @@ def test_github_signature_refused(headers: dict[str, str], body: bytes) -> None:
 
 
 def sw_headers(signature: str = SW_SIGNATURE, timestamp: int = SW_TIME) -> dict[str, str]:
-    return {"webhook-id": SW_ID, "webhook-timestamp": str(timestamp), "webhook-signature": signature}
+    return {
+        "webhook-id": SW_ID,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature,
+    }
 
 
 def test_standard_webhooks_reference_vector() -> None:
@@ -81,7 +87,15 @@ def test_standard_webhooks_any_of_several_signatures() -> None:
         ({**sw_headers(), "webhook-timestamp": "soon"}, SW_BODY, SW_TIME),
         ({"webhook-signature": SW_SIGNATURE}, SW_BODY, SW_TIME),
     ],
-    ids=["tampered", "too-old", "too-new", "other-version", "other-id", "bad-time", "headers-missing"],
+    ids=[
+        "tampered",
+        "too-old",
+        "too-new",
+        "other-version",
+        "other-id",
+        "bad-time",
+        "headers-missing",
+    ],
 )
 def test_standard_webhooks_refused(headers: dict[str, str], body: bytes, now: int) -> None:
     assert not auth.authenticate(source("registry", secret=SW_SECRET), headers, None, body, now)
@@ -89,9 +103,15 @@ def test_standard_webhooks_refused(headers: dict[str, str], body: bytes, now: in
 
 def test_standard_webhooks_secret_that_is_not_base64_is_its_bytes() -> None:
     signature = auth.sign_standard("not base64!", "m1", SW_TIME, b"{}")
-    headers = {"webhook-id": "m1", "webhook-timestamp": str(SW_TIME), "webhook-signature": signature}
+    headers = {
+        "webhook-id": "m1",
+        "webhook-timestamp": str(SW_TIME),
+        "webhook-signature": signature,
+    }
     assert auth.signing_key("not base64!") == b"not base64!"
-    assert auth.authenticate(source("registry", secret="not base64!"), headers, None, b"{}", SW_TIME)
+    assert auth.authenticate(
+        source("registry", secret="not base64!"), headers, None, b"{}", SW_TIME
+    )
 
 
 @pytest.mark.parametrize(

@@ -111,16 +111,25 @@ def test_semantic_problems(tmp_path: Path, change: dict[str, Any], expected: str
 
 
 def environment(**fields: Any) -> dict[str, Any]:
-    return {"name": "e", "services": {"file": "inventory.json"}, "dispatch": {"type": "plans", "dir": "p"}, **fields}
+    return {
+        "name": "e",
+        "services": {"file": "inventory.json"},
+        "dispatch": {"type": "plans", "dir": "p"},
+        **fields,
+    }
 
 
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        (environment(filters=["colour=red"]), "$.environments[0].filters: invalid filter 'colour=red'"),
+        (
+            environment(filters=["colour=red"]),
+            "$.environments[0].filters: invalid filter 'colour=red'",
+        ),
         (
             environment(services={}),
-            "$.environments[0].services: give exactly one of file, swarmpit_url, docker_host (got none)",
+            "$.environments[0].services: give exactly one of file, swarmpit_url, docker_host "
+            "(got none)",
         ),
         (
             environment(services={"file": "x", "docker_host": "unix:///d.sock"}),
@@ -140,9 +149,21 @@ def environment(**fields: Any) -> dict[str, Any]:
             "$.environments[0].dispatch.type: unknown dispatch type 'carrier-pigeon'",
         ),
         (environment(registry_aliases={"": "x"}), "$.environments[0].registry_aliases: invalid"),
-        (environment(insecure_registries=["bad host"]), "$.environments[0].insecure_registries[0]:"),
+        (
+            environment(insecure_registries=["bad host"]),
+            "$.environments[0].insecure_registries[0]:",
+        ),
     ],
-    ids=["filter", "no-services", "two-services", "swarmpit-token", "token-for-docker", "dispatch", "alias", "insecure"],
+    ids=[
+        "filter",
+        "no-services",
+        "two-services",
+        "swarmpit-token",
+        "token-for-docker",
+        "dispatch",
+        "alias",
+        "insecure",
+    ],
 )
 def test_environment_problems(tmp_path: Path, env: dict[str, Any], expected: str) -> None:
     found = problems(write_config(tmp_path, environments=[env]))
@@ -152,7 +173,10 @@ def test_environment_problems(tmp_path: Path, env: dict[str, Any], expected: str
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     path = write_config(
         tmp_path,
-        sources=[{"name": "a", "type": "dockerhub"}, {"name": "a", "type": "nope", "insecure": True}],
+        sources=[
+            {"name": "a", "type": "dockerhub"},
+            {"name": "a", "type": "nope", "insecure": True},
+        ],
         environments=[environment(filters=["x"])],
     )
     assert len(problems(path)) == 4
@@ -160,7 +184,9 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 def test_secret_files_lose_one_trailing_newline(tmp_path: Path) -> None:
     (tmp_path / "token").write_text("s3cret\n\n")
-    path = write_config(tmp_path, sources=[{"name": "a", "type": "dockerhub", "token_file": "token"}])
+    path = write_config(
+        tmp_path, sources=[{"name": "a", "type": "dockerhub", "token_file": "token"}]
+    )
     source = configuration.load(str(path), ENVIRON).source("a")
     assert source is not None and source.token is not None
     assert source.token.value == "s3cret\n"
@@ -171,16 +197,21 @@ def test_secret_files_lose_one_trailing_newline(tmp_path: Path) -> None:
 
 def test_dispatchers_are_built_and_their_problems_have_paths(tmp_path: Path) -> None:
     apply_from_file = environment(dispatch={"type": "apply", "wait": True})
-    config = configuration.load(str(write_config(tmp_path, environments=[apply_from_file])), ENVIRON)
+    config = configuration.load(
+        str(write_config(tmp_path, environments=[apply_from_file])), ENVIRON
+    )
     with pytest.raises(InputError) as caught:
         configuration.build_dispatchers(config, ENVIRON)
-    assert caught.value.problems[0].startswith("$.environments[0].dispatch: apply needs live services")
+    assert caught.value.problems[0].startswith(
+        "$.environments[0].dispatch: apply needs live services"
+    )
     config = configuration.load(str(write_config(tmp_path)), ENVIRON)
     assert set(configuration.build_dispatchers(config, ENVIRON)) == {"int"}
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [(30, 30.0), (0.5, 0.5), ("30s", 30.0), ("10m", 600.0), ("6h", 21600.0), ("1.5d", 129600.0)]
+    ("text", "seconds"),
+    [(30, 30.0), (0.5, 0.5), ("30s", 30.0), ("10m", 600.0), ("6h", 21600.0), ("1.5d", 129600.0)],
 )
 def test_durations(text: float | str, seconds: float) -> None:
     assert configuration.parse_duration(text) == seconds
@@ -201,7 +232,9 @@ def test_config_check_cli(tmp_path: Path) -> None:
     ok = runner.invoke(cli, ["config", "check", str(path)], env=ENVIRON)
     assert ok.exit_code == 0, ok.output
     assert ok.output.startswith(f"{path}: ok: 4 source(s), 1 environment(s), listen 127.0.0.1:8080")
-    bad = write_config(tmp_path, sources=[{"name": "a", "type": "dockerhub", "token_env": "UNSET_X"}])
+    bad = write_config(
+        tmp_path, sources=[{"name": "a", "type": "dockerhub", "token_env": "UNSET_X"}]
+    )
     failed = runner.invoke(cli, ["config", "check", str(bad)], env={**ENVIRON, "UNSET_X": ""})
     assert failed.exit_code == 1
     assert "$.sources[0].token_env: the environment variable UNSET_X is not set" in failed.output
@@ -221,4 +254,6 @@ def test_config_check_of_broken_yaml(tmp_path: Path) -> None:
 def test_the_example_config_is_valid() -> None:
     config = configuration.load(str(EXAMPLES / "inbox.yaml"), {"HUB_HOOK_TOKEN": "t"})
     assert [e.name for e in config.environments] == ["int", "qa"]
-    assert yaml.safe_load((EXAMPLES / "inbox.yaml").read_text())["sources"][0]["type"] == "dockerhub"
+    assert (
+        yaml.safe_load((EXAMPLES / "inbox.yaml").read_text())["sources"][0]["type"] == "dockerhub"
+    )

@@ -79,7 +79,10 @@ def test_invalid_payloads_are_400_with_paths(inbox: Running) -> None:
     del bad["events"][0]["target"]["repository"]
     answer = inbox.post("/hooks/reg", json.dumps(bad).encode(), BEARER)
     assert answer.status_code == 400
-    assert answer.json()["error"] == "delivery to reg: not a valid registry notification envelope (CNCF Distribution)"
+    assert (
+        answer.json()["error"]
+        == "delivery to reg: not a valid registry notification envelope (CNCF Distribution)"
+    )
     assert "$.events[0].target: 'repository' is a required property" in answer.json()["problems"]
     assert inbox.post("/hooks/reg", b"{not json", BEARER).status_code == 400
     assert inbox.post("/hooks/reg", b"\xff\xfe", BEARER).status_code == 400
@@ -101,7 +104,10 @@ def test_valid_payloads_without_pushes_are_200(inbox: Running) -> None:
 
 def test_unknown_sources_methods_and_sizes(inbox: Running) -> None:
     missing = inbox.post("/hooks/nope", b"{}")
-    assert (missing.status_code, missing.json()) == (404, {"error": "no webhook source named 'nope'"})
+    assert (missing.status_code, missing.json()) == (
+        404,
+        {"error": "no webhook source named 'nope'"},
+    )
     assert requests.get(inbox.url + "/elsewhere", timeout=5).status_code == 404
     get = requests.get(inbox.url + "/hooks/reg", timeout=5)
     assert (get.status_code, get.json()) == (405, {"error": "method not allowed"})
@@ -131,13 +137,17 @@ def test_smart_requests_need_the_admin_token(tmp_path: Path) -> None:
 
 def smart_requests(inbox: Running) -> None:
     assert inbox.post("/smart/int", b"").status_code == 401
-    assert inbox.post("/smart/int", b"", {"Authorization": f"Bearer {REG_TOKEN}"}).status_code == 401
+    assert (
+        inbox.post("/smart/int", b"", {"Authorization": f"Bearer {REG_TOKEN}"}).status_code == 401
+    )
     assert inbox.post("/smart/int", b"", {"Authorization": ADMIN_TOKEN}).status_code == 401
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     assert inbox.post("/smart/prod", b"", admin).status_code == 404
     accepted = inbox.post("/smart/quiet", b"", admin)
     assert (accepted.status_code, accepted.json()) == (202, {"batch": 1, "environment": "quiet"})
-    wait_until(lambda: requests.get(inbox.url + "/healthz", timeout=5).json()["pending_dispatches"] == 0)
+    wait_until(
+        lambda: requests.get(inbox.url + "/healthz", timeout=5).json()["pending_dispatches"] == 0
+    )
 
 
 def test_health_and_metrics(inbox: Running) -> None:
@@ -149,24 +159,30 @@ def test_health_and_metrics(inbox: Running) -> None:
     assert 'cdhelper_deliveries_total{outcome="accepted",source="reg"} 1.0' in text
     assert 'cdhelper_deliveries_total{outcome="unauthorized",source="reg"} 1.0' in text
     assert 'cdhelper_queue_depth{queue="deliveries"}' in text
-    wait_until(lambda: inbox.plans(), what="the plan")
+    wait_until(inbox.plans, what="the plan")
     text = requests.get(inbox.url + "/metrics", timeout=5).text
     assert 'cdhelper_dispatches_total{environment="int",outcome="done",type="plans"} 1.0' in text
 
 
-def test_four_tags_of_a_release_give_one_plan_file(inbox: Running, capsys: pytest.CaptureFixture[str]) -> None:
+def test_four_tags_of_a_release_give_one_plan_file(
+    inbox: Running, capsys: pytest.CaptureFixture[str]
+) -> None:
     for number, tag in enumerate(RELEASE):
         body = registry_push(tag, digest("1"), f"rel-{number}")
         assert inbox.post("/hooks/reg", body, BEARER).status_code == 202
-    [path] = wait_until(lambda: inbox.plans(), what="the plan file")
+    [path] = wait_until(inbox.plans, what="the plan file")
     assert path.name.startswith("int-") and path.name.endswith("-1.yaml")
     plan = yaml.safe_load(path.read_text())
     assert plan["mode"] == "webhook"
     assert [e["image"] for e in plan["events"]] == [f"127.0.0.1:5000/app:{t}" for t in RELEASE]
-    assert sorted(a["service"]["name"] for a in plan["actions"]) == sorted(f"int_app-{t}" for t in RELEASE)
+    assert sorted(a["service"]["name"] for a in plan["actions"]) == sorted(
+        f"int_app-{t}" for t in RELEASE
+    )
     assert {a["target_digest"] for a in plan["actions"]} == {digest("1")}
     assert "qa_app" not in path.read_text()  # filters: stack=int
-    wait_until(lambda: requests.get(inbox.url + "/healthz", timeout=5).json()["pending_dispatches"] == 0)
+    wait_until(
+        lambda: requests.get(inbox.url + "/healthz", timeout=5).json()["pending_dispatches"] == 0
+    )
     logged = capsys.readouterr().err
     lines = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
     assert [line["outcome"] for line in lines if line["event"] == "delivery"] == ["accepted"] * 4

@@ -17,8 +17,26 @@ def open_store(tmp_path: Path) -> Store:
 
 def test_accepted_events_join_one_open_batch_and_survive_a_reopen(tmp_path: Path) -> None:
     store = open_store(tmp_path)
-    first = store.accept("reg", 100.0, "k1", b'{"a": 1}', [push("127.0.0.1:5000/app:v1", digest("1"))], "accepted", None, MAX_BATCH)
-    second = store.accept("reg", 105.0, None, b'{"b": 2}', [push("127.0.0.1:5000/app:v1.2", digest("1"))], "accepted", None, MAX_BATCH)
+    first = store.accept(
+        "reg",
+        100.0,
+        "k1",
+        b'{"a": 1}',
+        [push("127.0.0.1:5000/app:v1", digest("1"))],
+        "accepted",
+        None,
+        MAX_BATCH,
+    )
+    second = store.accept(
+        "reg",
+        105.0,
+        None,
+        b'{"b": 2}',
+        [push("127.0.0.1:5000/app:v1.2", digest("1"))],
+        "accepted",
+        None,
+        MAX_BATCH,
+    )
     assert first.batch_id == second.batch_id is not None
     store.close()
     store = open_store(tmp_path)
@@ -35,12 +53,18 @@ def test_a_delivery_id_is_a_duplicate_for_a_day(tmp_path: Path) -> None:
     store = open_store(tmp_path)
     event = [push("127.0.0.1:5000/app:v1")]
     assert not store.accept("reg", 100.0, "k", b"{}", event, "accepted", None, MAX_BATCH).duplicate
-    again = store.accept("reg", 100.0 + KEY_SECONDS - 1, "k", b"{}", event, "accepted", None, MAX_BATCH)
+    again = store.accept(
+        "reg", 100.0 + KEY_SECONDS - 1, "k", b"{}", event, "accepted", None, MAX_BATCH
+    )
     assert again.duplicate and again.delivery_id is None
-    later = store.accept("reg", 100.0 + KEY_SECONDS + 1, "k", b"{}", event, "accepted", None, MAX_BATCH)
+    later = store.accept(
+        "reg", 100.0 + KEY_SECONDS + 1, "k", b"{}", event, "accepted", None, MAX_BATCH
+    )
     assert not later.duplicate
     store.prune(100.0 + 2 * KEY_SECONDS + 2)
-    assert not store.accept("reg", 100.0 + 2 * KEY_SECONDS + 3, "k", b"{}", event, "accepted", None, MAX_BATCH).duplicate
+    assert not store.accept(
+        "reg", 100.0 + 2 * KEY_SECONDS + 3, "k", b"{}", event, "accepted", None, MAX_BATCH
+    ).duplicate
 
 
 def test_deliveries_without_events_join_no_batch(tmp_path: Path) -> None:
@@ -79,7 +103,10 @@ def test_closing_queues_one_dispatch_per_environment_in_order(tmp_path: Path) ->
     store.finish(head.id, "failed", "again?", 6.0)  # a finished dispatch stays finished
     assert store.dispatch(head.id).status == "done"
     assert store.dispatch(head.id).record == '{"file": "x"}'
-    assert sorted((d.environment, d.batch_id) for d in store.pending()) == [("int", two), ("prod", one)]
+    assert sorted((d.environment, d.batch_id) for d in store.pending()) == [
+        ("int", two),
+        ("prod", one),
+    ]
     assert store.last_smart("int") == 3.0 and store.last_smart("prod") is None
     store.retry_at(heads[1].id, 99.0, "503")
     assert store.dispatch(heads[1].id).next_attempt_at == 99.0
@@ -88,7 +115,9 @@ def test_closing_queues_one_dispatch_per_environment_in_order(tmp_path: Path) ->
 
 def test_prune_forgets_finished_history_after_a_week(tmp_path: Path) -> None:
     store = open_store(tmp_path)
-    batch = store.accept("reg", 0.0, None, b"{}", [push("127.0.0.1:5000/app:v1")], "accepted", None, MAX_BATCH).batch_id
+    batch = store.accept(
+        "reg", 0.0, None, b"{}", [push("127.0.0.1:5000/app:v1")], "accepted", None, MAX_BATCH
+    ).batch_id
     assert batch is not None
     store.close_batch(batch, [("int", "plans")], 1.0)
     [pending] = store.pending()

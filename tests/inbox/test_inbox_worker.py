@@ -55,7 +55,9 @@ class Clock:
 
 
 class Setup:
-    def __init__(self, tmp_path: Path, recorder: Recorder, planner: Any = None, **overrides: Any) -> None:
+    def __init__(
+        self, tmp_path: Path, recorder: Recorder, planner: Any = None, **overrides: Any
+    ) -> None:
         self.config = configuration.load(str(write_config(tmp_path, **overrides)), ENVIRON)
         self.store = Store(self.config.database)
         self.clock = Clock()
@@ -72,7 +74,16 @@ class Setup:
         )
 
     def deliver(self, *events: PushEvent, body: bytes = b"{}") -> None:
-        self.store.accept("reg", self.clock.now, None, body, events, "accepted", None, self.config.max_batch_seconds)
+        self.store.accept(
+            "reg",
+            self.clock.now,
+            None,
+            body,
+            events,
+            "accepted",
+            None,
+            self.config.max_batch_seconds,
+        )
 
     def step(self, at: float) -> float:
         self.clock.now = at
@@ -150,9 +161,9 @@ def test_retries_back_off_then_fail_when_the_budget_is_spent(tmp_path: Path) -> 
         waits.append(round(dispatch.next_attempt_at - s.clock.now, 3))
         s.step(dispatch.next_attempt_at)
     assert waits == [1.0, 2.0, 4.0, 3.0]  # the last one ends at the budget
-    [dispatch] = s.dispatches()
-    assert dispatch["status"] == "failed" and dispatch["attempts"] == 5
-    assert dispatch["detail"] == "gave up after 5 attempt(s) in 10s: 503 Service Unavailable"
+    [row] = s.dispatches()
+    assert row["status"] == "failed" and row["attempts"] == 5
+    assert row["detail"] == "gave up after 5 attempt(s) in 10s: 503 Service Unavailable"
     assert len(recorder.requests) == 5
     assert all(r.plan.created_at == recorder.requests[0].plan.created_at for r in recorder.requests)
 
@@ -169,7 +180,10 @@ def test_a_refusal_fails_at_once(tmp_path: Path) -> None:
     s.deliver(*release())
     s.step(1001.0)
     [dispatch] = s.dispatches()
-    assert (dispatch["status"], dispatch["detail"]) == ("failed", "422: workflow has no input payload")
+    assert (dispatch["status"], dispatch["detail"]) == (
+        "failed",
+        "422: workflow has no input payload",
+    )
     assert s.store.pending() == []
 
 
@@ -202,10 +216,14 @@ def test_planning_failures_are_retried(tmp_path: Path) -> None:
 
 def test_a_stored_plan_is_sent_again_not_made_again(tmp_path: Path) -> None:
     """An attempt cut short (a crash after planning) resends the plan it had made."""
-    recorder = Recorder(DispatchOutcome(Status.RETRY, "connection refused"), DispatchOutcome(Status.DONE, "ok"))
+    recorder = Recorder(
+        DispatchOutcome(Status.RETRY, "connection refused"), DispatchOutcome(Status.DONE, "ok")
+    )
     calls: list[int] = []
 
-    def planner(env: EnvironmentConfig, mode: plans.Mode, events: Iterable[PushEvent], now: datetime) -> plans.Plan:
+    def planner(
+        env: EnvironmentConfig, mode: plans.Mode, events: Iterable[PushEvent], now: datetime
+    ) -> plans.Plan:
         from cdhelper.inbox.planning import make_plan
 
         calls.append(1)
@@ -224,7 +242,9 @@ def test_smart_every_queues_smart_batches(tmp_path: Path) -> None:
     recorder = Recorder()
     seen: list[plans.Mode] = []
 
-    def planner(env: EnvironmentConfig, mode: plans.Mode, events: Iterable[PushEvent], now: datetime) -> plans.Plan:
+    def planner(
+        env: EnvironmentConfig, mode: plans.Mode, events: Iterable[PushEvent], now: datetime
+    ) -> plans.Plan:
         seen.append(mode)
         from cdhelper.inbox.planning import make_plan
 
@@ -252,7 +272,10 @@ def test_an_environment_no_longer_configured_fails_its_dispatches(tmp_path: Path
     s.store.smart_batch("gone", "plans", 1000.0, "request")
     s.step(1000.0)
     [dispatch] = s.dispatches()
-    assert (dispatch["status"], dispatch["detail"]) == ("failed", "the environment is no longer configured")
+    assert (dispatch["status"], dispatch["detail"]) == (
+        "failed",
+        "the environment is no longer configured",
+    )
 
 
 def test_the_worker_thread_runs_and_stops(tmp_path: Path) -> None:
