@@ -9,6 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from cdhelper import documents
 from cdhelper.cli import cli
 from cdhelper.errors import InputError
 from cdhelper.inbox import config as configuration
@@ -257,3 +258,12 @@ def test_the_example_config_is_valid() -> None:
     assert (
         yaml.safe_load((EXAMPLES / "inbox.yaml").read_text())["sources"][0]["type"] == "dockerhub"
     )
+
+
+def test_the_readme_example_config_fits_the_schema() -> None:
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    section = readme.split("## The webhook inbox (`cdhelper serve`)")[1]
+    block = section.split("```yaml\n")[1].split("```")[0]
+    example = yaml.safe_load(block)
+    assert documents.schema_errors(example, "config") == []
+    assert [s["type"] for s in example["sources"]][:3] == ["dockerhub", "ghcr", "registry"]
