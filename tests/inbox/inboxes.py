@@ -54,22 +54,22 @@ def free_port() -> int:
         return port
 
 
-def write_inventory(path: Path) -> Path:
+def write_inventory(path: Path, host: str = HOST) -> Path:
     """Services following app's release tags (stack int), and one in stack qa."""
     services = [
-        service(f"int_app-{tag}", f"{HOST}/app:{tag}", digest("0"), stack="int") for tag in RELEASE
+        service(f"int_app-{tag}", f"{host}/app:{tag}", digest("0"), stack="int") for tag in RELEASE
     ]
-    services.append(service("qa_app", f"{HOST}/app:v1", digest("0"), stack="qa"))
+    services.append(service("qa_app", f"{host}/app:v1", digest("0"), stack="qa"))
     services.append(service("int_hub", "dopplerdock/doppler-cd-helper:INT", None, stack="int"))
     inventory = Inventory(Target("swarmpit", None), tuple(services))
     path.write_text(json.dumps(inventory.to_snapshot(datetime.now(UTC))))
     return path
 
 
-def write_config(folder: Path, **overrides: Any) -> Path:
+def write_config(folder: Path, registry_host: str = HOST, **overrides: Any) -> Path:
     """A config with the sources hub (dockerhub, token), reg (registry, token), signed
     (registry, Standard Webhooks) and open (registry, insecure), environment int (plans)."""
-    write_inventory(folder / "inventory.json")
+    write_inventory(folder / "inventory.json", registry_host)
     data: dict[str, Any] = {
         "listen": "127.0.0.1:8080",
         "admin_token_env": "CDHELPER_ADMIN_TOKEN",
