@@ -2,13 +2,16 @@
 
 Exit codes: 0 success, 1 error (bad input, API failure, stale plan, failed action),
 2 usage error; ``plan --detailed-exitcode``: 0 no actions, 1 error, 2 actions present.
+Every text printed or written goes through :func:`echo` or :func:`emit`, which hide the
+secrets cdhelper knows (:mod:`cdhelper.redact`).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
@@ -27,11 +30,13 @@ from cdhelper import (
     report,
     sources,
 )
+from cdhelper.backends.swarmpit import ALLOW_HTTP_ENV
 from cdhelper.credentials import CredentialStore
 from cdhelper.errors import CdhelperError, UsageError
 from cdhelper.events import PushEvent
 from cdhelper.inbox import config as configuration
 from cdhelper.inbox import status
+from cdhelper.redact import redact
 from cdhelper.registry import RegistryClient
 from cdhelper.tags import release_tags
 from cdhelper.values import format_time
@@ -56,8 +61,13 @@ class CdhelperGroup(click.Group):
 
 
 def fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    echo(f"error: {message}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """Print, with every known secret replaced by ***."""
+    click.echo(redact(text), err=err, nl=nl)
 
 
 def target_options(purpose: str) -> Callable[[F], F]:
@@ -67,8 +77,16 @@ def target_options(purpose: str) -> Callable[[F], F]:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             kwargs["addresses"] = {b.kind: kwargs.pop(_param(b)) for b in backends.BACKENDS}
+            allow_http = {ALLOW_HTTP_ENV: "1"} if kwargs.pop("allow_http") else {}
+            kwargs["environ"] = {**os.environ, **allow_http}
             return func(*args, **kwargs)
 
+        wrapper = click.option(
+            "--allow-http",
+            is_flag=True,
+            help=f"Send the Swarmpit token over plain http to a host that is not loopback "
+            f"(or set {ALLOW_HTTP_ENV}=1).",
+        )(wrapper)
         for backend in reversed(backends.BACKENDS):
             wrapper = click.option(
                 backend.option,
@@ -131,12 +149,12 @@ def validate(
             continue
         found.extend(loaded.events)
         for reason in loaded.ignored:
-            click.echo(f"note: {reason}", err=True)
+            echo(f"note: {reason}", err=True)
     if fmt == "json":
-        click.echo(documents.dump_json([report.event_fields(e) for e in found]), nl=False)
+        echo(documents.dump_json([report.event_fields(e) for e in found]), nl=False)
     else:
         for event in found:
-            click.echo(
+            echo(
                 "\t".join(
                     [
                         event.source,
@@ -146,7 +164,7 @@ def validate(
                     ]
                 )
             )
-        click.echo(
+        echo(
             f"{len(event_files) - len(failures)} valid file(s), {len(found)} push event(s)",
             err=True,
         )
@@ -157,10 +175,12 @@ def validate(
 @cli.command()
 @target_options("Read the services from")
 @output_option
-def inventory(addresses: backends.Addresses, output: str | None) -> None:
+def inventory(
+    addresses: backends.Addresses, environ: Mapping[str, str], output: str | None
+) -> None:
     """Snapshot the running services of a live target as JSON."""
     _writable(output)
-    backend = backends.live_source(addresses)
+    backend = backends.live_source(addresses, environ)
     if backend is None:
         options = " or ".join(f"{b.option} {b.address_help}" for b in backends.BACKENDS)
         variables = " or ".join(b.address_env for b in backends.BACKENDS)
@@ -212,7 +232,16 @@ def inventory(addresses: backends.Addresses, output: str | None) -> None:
     type=params.HOST,
     multiple=True,
     metavar="HOST[:PORT]",
-    help="Talk plain HTTP to this registry (loopback registries always are).",
+    help="Talk plain HTTP to this registry, credentials included (loopback registries always are).",
+)
+@click.option(
+    "--trusted-realm",
+    "trusted_realms",
+    type=params.REALM,
+    multiple=True,
+    metavar="[SCHEME://]HOST[:PORT]",
+    help="Send registry credentials to this token service, though not the registry's own "
+    "(repeatable; Docker Hub's is built in).",
 )
 @click.option(
     "--parallel",
@@ -234,10 +263,12 @@ def plan_command(
     smart: bool,
     inventory_file: str | None,
     addresses: backends.Addresses,
+    environ: Mapping[str, str],
     scope: Sequence[filters.Filter],
     resolve_digests: bool,
     aliases: Sequence[tuple[str, str]],
     insecure: Sequence[str],
+    trusted_realms: Sequence[str],
     parallel: int,
     output: str | None,
     detailed_exitcode: bool,
@@ -253,13 +284,16 @@ def plan_command(
     pushes = sources.load_events(event_files, source_name, registry_host).events
     request = jobs.PlanRequest(
         mode=plan.Mode.SMART if smart else plan.Mode.WEBHOOK,
-        source=backends.source(inventory_file, addresses),
+        source=backends.source(inventory_file, addresses, environ),
         pushes=pushes,
         policy=policy,
         filters=scope,
         resolve_digests=resolve_digests,
         registry=lambda: RegistryClient(
-            CredentialStore.from_environment(), insecure=insecure, pool_size=parallel
+            CredentialStore.from_environment(),
+            insecure=insecure,
+            trusted_realms=trusted_realms,
+            pool_size=parallel,
         ),
         parallel=parallel,
     )
@@ -267,11 +301,11 @@ def plan_command(
     result = outcome.plan
     emit(plan.dumps(result), output)
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     if outcome.registry is not None:
-        click.echo(report.registry_stats(outcome.registry.stats), err=True)
+        echo(report.registry_stats(outcome.registry.stats), err=True)
     summary = report.plan_text(result) if output else report.plan_summary(result) + "\n"
-    click.echo(summary, nl=False, err=not output)
+    echo(summary, nl=False, err=not output)
     if detailed_exitcode and result.has_changes:
         sys.exit(EXIT_CHANGES)
 
@@ -287,7 +321,7 @@ def plan_command(
 )
 def show(plan_file: str, fmt: str) -> None:
     """Show a plan for review."""
-    click.echo(report.render_plan(plan.load(plan_file), report.Format(fmt)), nl=False)
+    echo(report.render_plan(plan.load(plan_file), report.Format(fmt)), nl=False)
 
 
 @cli.command()
@@ -312,6 +346,7 @@ def show(plan_file: str, fmt: str) -> None:
 def apply(
     plan_file: str,
     addresses: backends.Addresses,
+    environ: Mapping[str, str],
     dry_run: bool,
     wait: bool,
     timeout: float,
@@ -325,9 +360,9 @@ def apply(
     if wait and not kind.can_wait:
         waiters = " or ".join(b.noun for b in backends.BACKENDS if b.can_wait)
         raise UsageError(f"--wait needs a plan for {waiters} target")
-    backend = backends.apply_backend(reviewed.target, addresses)
+    backend = backends.apply_backend(reviewed.target, addresses, environ)
     if not kind.deploys_exact_digest and any(a.target_digest for a in reviewed.actions):
-        click.echo(
+        echo(
             f"note: {kind.title} deploys the digest the tag points to when it redeploys, "
             "which may be newer than the plan's target digest",
             err=True,
@@ -339,7 +374,7 @@ def apply(
         emit(documents.dump_json(report.apply_report(result, plan_file)), report_file)
     if junit_file:
         emit(report.apply_junit(result, reviewed, _now()), junit_file)
-    click.echo(report.apply_text(result), nl=False)
+    echo(report.apply_text(result), nl=False)
     if not result.ok:
         sys.exit(EXIT_ERROR)
 
@@ -350,7 +385,7 @@ def apply(
 def tags(version: str, commit: str) -> None:
     """Print the image tags of the release convention for VERSION, one per line."""
     for tag in release_tags(version, commit):
-        click.echo(tag)
+        echo(tag)
 
 
 def _listen(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -399,7 +434,7 @@ def config_check(config_file: str, no_secrets: bool) -> None:
     loaded = configuration.load(config_file, resolve_secrets=not no_secrets)
     if not no_secrets:
         configuration.build_dispatchers(loaded)
-    click.echo(
+    echo(
         f"{config_file}: ok: {len(loaded.sources)} source(s), "
         f"{len(loaded.environments)} environment(s), listen "
         f"{loaded.listen[0]}:{loaded.listen[1]}, state {loaded.state}"
@@ -420,7 +455,7 @@ def inbox_group() -> None:
 def inbox_status(config_file: str, fmt: str, limit: int) -> None:
     """Recent deliveries, batches and dispatch outcomes."""
     loaded = configuration.load(config_file, resolve_secrets=False)
-    click.echo(status.render(status.read(loaded, limit), fmt), nl=False)
+    echo(status.render(status.read(loaded, limit), fmt), nl=False)
 
 
 def _writable(*paths: str | None) -> None:
@@ -430,10 +465,14 @@ def _writable(*paths: str | None) -> None:
 
 
 def emit(text: str, output: str | None) -> None:
+    """Write a document (plan, snapshot, report) to ``output`` or stdout, secrets hidden."""
+    shown = redact(text)
     if output and output != documents.STDIN:
-        documents.write_atomic(output, text)
+        if shown != text:
+            echo(f"warning: {output}: a known secret in it was replaced by ***", err=True)
+        documents.write_atomic(output, shown)
     else:
-        click.echo(text, nl=False)
+        click.echo(shown, nl=False)
 
 
 def _now() -> datetime:

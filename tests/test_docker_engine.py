@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import gc
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import docker.errors
 import pytest
 import requests
 
+from cdhelper.backends import docker_engine
 from cdhelper.backends.docker_engine import DockerEngine, check_host, connect
+from cdhelper.credentials import CredentialStore
 from cdhelper.errors import ApiError, ConfigError
 from cdhelper.inventory import fingerprint
 
@@ -166,3 +170,42 @@ def test_check_host(url: str) -> None:
 
 def test_fingerprint_is_of_the_spec() -> None:
     assert action_for(SERVICE).fingerprint == fingerprint(SERVICE["Spec"])
+
+
+def test_a_malformed_docker_config_is_an_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{"auths": {"r.io": {"auth": "!!!"}}}')
+    environ = {"DOCKER_CONFIG": str(tmp_path)}
+    with pytest.raises(ConfigError, match=f"{tmp_path / 'config.json'}: not a valid Docker config"):
+        connect("unix:///nonexistent/docker.sock", environ)
+
+
+def test_the_engine_sends_the_credentials_cdhelper_read(tmp_path: Path) -> None:
+    auth = base64.b64encode(b"me:engine-pw").decode()
+    store = CredentialStore({"auths": {"r.io": {"auth": auth}}})
+    client = docker_engine._client(store, base_url="unix:///nonexistent.sock", version="1.41")
+    try:
+        assert client._auth_configs is store.auth_config
+        assert client._auth_configs.resolve_authconfig("r.io")["password"] == "engine-pw"
+    finally:
+        client.close()
+
+
+def test_a_credential_helper_failing_during_an_update_is_an_error() -> None:
+    client = FakeClient(
+        copy.deepcopy(SERVICE),
+        update_errors=[docker.errors.DockerException("Credentials store error: helper died")],
+    )
+    engine = DockerEngine("unix:///x.sock", client=client)
+    with pytest.raises(ApiError, match="update of .*: Credentials store error: helper died"):
+        engine.redeploy(action_for(SERVICE))
+
+
+def test_docker_py_failing_on_its_own_config_read_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(**_: Any) -> None:
+        raise ValueError("not enough values to unpack")
+
+    monkeypatch.setattr("docker.APIClient", broken)
+    with pytest.raises(ConfigError, match="docker-py cannot read the Docker config: ValueError"):
+        docker_engine._client(CredentialStore(), base_url="unix:///x.sock")

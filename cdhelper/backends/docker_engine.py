@@ -4,7 +4,8 @@ Uses the maintained ``docker`` package (docker-py). To roll a service to a diges
 client writes ``repo:tag@sha256:<digest>`` into the spec itself (the Engine pins digests
 on the client side since API 1.30) and sends the whole spec with the live version.
 Registry credentials travel in ``X-Registry-Auth`` from the Docker config, as docker-py
-does for every update.
+does for every update; the config is the one :mod:`cdhelper.credentials` reads (and
+checks) for the registry client, so both paths use the same credentials.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import requests
 
 from cdhelper import documents
 from cdhelper.backends.base import BackendType
+from cdhelper.credentials import CredentialStore
 from cdhelper.errors import ApiError, ConfigError
 from cdhelper.inventory import STACK_LABEL, Inventory, Target, fingerprint, service
 from cdhelper.plan import Action
@@ -44,20 +46,35 @@ _SPEC_KEYS = (
 
 def connect(base_url: str, environ: Mapping[str, str] = os.environ) -> docker.APIClient:
     """An API client for ``base_url``; TLS from DOCKER_TLS_VERIFY / DOCKER_CERT_PATH."""
+    credentials = CredentialStore.from_environment(environ)  # a malformed config: ConfigError
     kwargs = docker.utils.kwargs_from_env(environment=dict(environ))
     kwargs["base_url"] = base_url
     if not base_url.startswith(("tcp://", "https://")):
         kwargs.pop("tls", None)
     # Ask the engine its API version first (what version="auto" does), closing the probe
     # whatever happens, then talk that version.
-    probe = docker.APIClient(version=docker.constants.DEFAULT_DOCKER_API_VERSION, **kwargs)
+    probe = _client(credentials, version=docker.constants.DEFAULT_DOCKER_API_VERSION, **kwargs)
     try:
         version = str(probe.version(api_version=False)["ApiVersion"])
     except (docker.errors.DockerException, requests.RequestException, KeyError) as exc:
         raise ApiError(f"Docker Engine at {base_url}: cannot connect: {_reason(exc)}") from None
     finally:
         probe.close()
-    return docker.APIClient(version=version, timeout=60, **kwargs)
+    return _client(credentials, version=version, timeout=60, **kwargs)
+
+
+def _client(credentials: CredentialStore, **kwargs: Any) -> docker.APIClient:
+    """An API client that sends the credentials cdhelper read, not a second reading."""
+    try:
+        client = docker.APIClient(**kwargs)
+    except (ValueError, TypeError, UnicodeError) as exc:
+        # docker-py reads a Docker config of its own choosing when it starts, and may fail
+        # on it where cdhelper's (checked) reading did not: say so, never a traceback.
+        raise ConfigError(
+            f"docker-py cannot read the Docker config: {type(exc).__name__}"
+        ) from None
+    client._auth_configs = credentials.auth_config
+    return client
 
 
 class DockerEngine:
@@ -125,8 +142,11 @@ class DockerEngine:
                 raise ApiError(
                     f"{self._what}: update of {action.service} failed: {_reason(exc)}"
                 ) from None
-            except requests.RequestException as exc:
-                raise ApiError(f"{self._what}: cannot reach the engine: {_reason(exc)}") from None
+            except (docker.errors.DockerException, requests.RequestException) as exc:
+                # docker-py's own errors here: a credential helper failing for X-Registry-Auth
+                raise ApiError(
+                    f"{self._what}: update of {action.service}: {_reason(exc)}"
+                ) from None
             return f"update to {short_digest(action.target_digest)} started"
         raise ApiError(
             f"{action.service}: the version kept moving ({UPDATE_RETRIES} tries): not updated"
