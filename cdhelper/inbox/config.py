@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdhelper import documents, filters, planner, sources
+from cdhelper import documents, filters, planner, redact, sources
 from cdhelper.backends import docker_engine, swarmpit
 from cdhelper.errors import CdhelperError, ConfigError, InputError
 from cdhelper.inbox import dispatchers
@@ -67,6 +67,15 @@ class EnvironmentConfig:
     resolve_digests: bool = False
     smart_every: float | None = None
     services_token: Secret | None = None  # Swarmpit's API token
+
+    def environ(self) -> dict[str, str]:
+        """The process environment as the backends read it for this environment's services."""
+        environ = dict(os.environ)
+        if self.services_token is not None:
+            environ[swarmpit.TOKEN_ENV] = self.services_token.value
+        if self.services.get("allow_http"):
+            environ[swarmpit.ALLOW_HTTP_ENV] = "1"
+        return environ
 
     @property
     def dispatch_type(self) -> str:
@@ -128,6 +137,7 @@ class Secrets:
             value = self.environ.get(variable)
             if not value:
                 raise ConfigError(f"{key}_env: the {origin} is not set (or empty)")
+            redact.register(value)
             return Secret(value, origin)
         if path:
             full = os.path.normpath(os.path.join(self.directory, path))
@@ -144,6 +154,7 @@ class Secrets:
             value = text[:-1] if text.endswith("\n") else text
             if not value:
                 raise ConfigError(f"{key}_file: {full} is empty")
+            redact.register(value)
             return Secret(value, origin)
         return None
 
@@ -325,6 +336,15 @@ def _environment(
         problems.append(
             f"{at}.services: swarmpit_url needs token_env or token_file (its API token)"
         )
+    if "swarmpit_url" in services:
+        try:
+            url = swarmpit.normalise_url(services["swarmpit_url"])
+            swarmpit.check_transport(url, bool(services.get("allow_http")))
+        except ConfigError as exc:
+            hint = " (here: allow_http: true)" if "plain http" in exc.message else ""
+            problems.append(f"{at}.services.swarmpit_url: {exc.message}{hint}")
+    elif "allow_http" in services:
+        problems.append(f"{at}.services: allow_http is for swarmpit_url only")
     token = secret(services, "token", f"{at}.services") if has_token else None
     try:
         scope = filters.parse_filters(entry.get("filters", []))

@@ -11,14 +11,15 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from cdhelper.redact import redact
 from cdhelper.values import format_time
 
 _lock = threading.Lock()
 
 
 def emit(event: str, **fields: Any) -> None:
-    line = json.dumps(
-        {"time": format_time(datetime.now(UTC)), "event": event, **fields}, default=str
+    line = redact(
+        json.dumps({"time": format_time(datetime.now(UTC)), "event": event, **fields}, default=str)
     )
     with _lock:
         sys.stderr.write(line + "\n")
@@ -37,7 +38,7 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             fields["error"] = self.formatException(record.exc_info)
-        return json.dumps(fields, default=str)
+        return redact(json.dumps(fields, default=str))
 
 
 # uvicorn's logging: JSON on stderr, and no access log (a token in a URL path must never be

@@ -7,12 +7,10 @@ per-platform storms collapse to their index (:func:`cdhelper.sources.collapse`).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from datetime import datetime
 
 from cdhelper import backends, jobs, planner, sources
-from cdhelper.backends import swarmpit
 from cdhelper.credentials import CredentialStore
 from cdhelper.events import PushEvent
 from cdhelper.inbox.config import ADDRESS_KEYS, EnvironmentConfig
@@ -53,8 +51,5 @@ def services(env: EnvironmentConfig) -> backends.Source:
     """Where the environment's services are read; connects only when read."""
     if "file" in env.services:
         return backends.Source(inventory_file=env.services["file"])
-    environ = dict(os.environ)
-    if env.services_token is not None:
-        environ[swarmpit.TOKEN_ENV] = env.services_token.value
     addresses = {kind: env.services.get(key) for key, kind in ADDRESS_KEYS.items()}
-    return backends.source(None, addresses, environ)
+    return backends.source(None, addresses, env.environ())

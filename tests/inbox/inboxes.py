@@ -37,12 +37,21 @@ HUB_TOKEN = "hub-token-5f0c2b9a7d"
 REG_TOKEN = "reg-token-81aa3e4477"
 REG_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 ADMIN_TOKEN = "admin-token-c3d9e1"
-SECRETS = (HUB_TOKEN, REG_TOKEN, REG_SECRET, REG_SECRET.removeprefix("whsec_"), ADMIN_TOKEN)
+GHCR_SECRET = "ghcr-secret-0b7d4e9a"
+SECRETS = (
+    HUB_TOKEN,
+    REG_TOKEN,
+    REG_SECRET,
+    REG_SECRET.removeprefix("whsec_"),
+    ADMIN_TOKEN,
+    GHCR_SECRET,
+)
 ENVIRON = {
     "HUB_HOOK_TOKEN": HUB_TOKEN,
     "REG_HOOK_TOKEN": REG_TOKEN,
     "REG_HOOK_SECRET": REG_SECRET,
     "CDHELPER_ADMIN_TOKEN": ADMIN_TOKEN,
+    "GHCR_HOOK_SECRET": GHCR_SECRET,
 }
 RELEASE = ("v1", "v1.2", "v1.2.3", "v1.2.3_abc1234")
 
@@ -81,6 +90,7 @@ def write_config(folder: Path, registry_host: str = HOST, **overrides: Any) -> P
             {"name": "reg", "type": "registry", "token_env": "REG_HOOK_TOKEN"},
             {"name": "signed", "type": "registry", "secret_env": "REG_HOOK_SECRET"},
             {"name": "open", "type": "registry", "insecure": True},
+            {"name": "gh", "type": "ghcr", "secret_env": "GHCR_HOOK_SECRET"},
         ],
         "environments": [
             {
@@ -135,6 +145,17 @@ def hub_push(tag: str = "INT") -> bytes:
         .read_bytes()
         .replace(b'"tag": "INT"', f'"tag": "{tag}"'.encode())
     )
+
+
+def github_headers(body: bytes, delivery: str, event: str = "package") -> dict[str, str]:
+    """Headers as GitHub sends them for a webhook with a secret."""
+    return {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": auth.sign_github(GHCR_SECRET, body),
+        "User-Agent": "GitHub-Hookshot/044aadd",
+        "Content-Type": "application/json",
+    }
 
 
 def standard_headers(body: bytes, message_id: str, secret: str = REG_SECRET) -> dict[str, str]:

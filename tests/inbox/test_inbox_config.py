@@ -149,6 +149,16 @@ def environment(**fields: Any) -> dict[str, Any]:
             environment(dispatch={"type": "carrier-pigeon"}),
             "$.environments[0].dispatch.type: unknown dispatch type 'carrier-pigeon'",
         ),
+        (
+            environment(
+                services={"swarmpit_url": "http://swarmpit.example:8080", "token_env": "T"}
+            ),
+            "$.environments[0].services.swarmpit_url: refusing to send the Swarmpit API token",
+        ),
+        (
+            environment(services={"docker_host": "unix:///d.sock", "allow_http": True}),
+            "$.environments[0].services: allow_http is for swarmpit_url only",
+        ),
         (environment(registry_aliases={"": "x"}), "$.environments[0].registry_aliases: invalid"),
         (
             environment(insecure_registries=["bad host"]),
@@ -162,6 +172,8 @@ def environment(**fields: Any) -> dict[str, Any]:
         "swarmpit-token",
         "token-for-docker",
         "dispatch",
+        "plain-http",
+        "allow-http-docker",
         "alias",
         "insecure",
     ],
@@ -232,7 +244,7 @@ def test_config_check_cli(tmp_path: Path) -> None:
     path = write_config(tmp_path)
     ok = runner.invoke(cli, ["config", "check", str(path)], env=ENVIRON)
     assert ok.exit_code == 0, ok.output
-    assert ok.output.startswith(f"{path}: ok: 4 source(s), 1 environment(s), listen 127.0.0.1:8080")
+    assert ok.output.startswith(f"{path}: ok: 5 source(s), 1 environment(s), listen 127.0.0.1:8080")
     bad = write_config(
         tmp_path, sources=[{"name": "a", "type": "dockerhub", "token_env": "UNSET_X"}]
     )
@@ -267,3 +279,22 @@ def test_the_readme_example_config_fits_the_schema() -> None:
     example = yaml.safe_load(block)
     assert documents.schema_errors(example, "config") == []
     assert [s["type"] for s in example["sources"]][:3] == ["dockerhub", "ghcr", "registry"]
+
+
+def test_swarmpit_environments_carry_their_token_and_transport(tmp_path: Path) -> None:
+    env = environment(
+        services={
+            "swarmpit_url": "http://swarmpit.example:8080",
+            "token_env": "HUB_HOOK_TOKEN",
+            "allow_http": True,
+        }
+    )
+    config = configuration.load(str(write_config(tmp_path, environments=[env])), ENVIRON)
+    environ = config.environments[0].environ()
+    assert environ["CDHELPER_SWARMPIT_TOKEN"] == HUB_TOKEN
+    assert environ["CDHELPER_ALLOW_HTTP"] == "1"
+    from cdhelper.inbox import planning
+
+    source = planning.services(config.environments[0])
+    assert source.backend is not None
+    assert source.backend.target.url == "http://swarmpit.example:8080"

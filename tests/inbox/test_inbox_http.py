@@ -20,6 +20,7 @@ from inboxes import (
     RELEASE,
     SECRETS,
     Running,
+    github_headers,
     hub_push,
     inbox_in_thread,
     registry_push,
@@ -33,7 +34,7 @@ BEARER = {"Authorization": f"Bearer {REG_TOKEN}"}
 
 @pytest.fixture
 def inbox(tmp_path: Path) -> Iterator[Running]:
-    with inbox_in_thread(write_config(tmp_path, max_body_bytes=4000)) as running:
+    with inbox_in_thread(write_config(tmp_path, max_body_bytes=20000)) as running:
         yield running
 
 
@@ -57,6 +58,26 @@ def test_standard_webhooks_signed_deliveries(inbox: Running) -> None:
     assert (refused.status_code, refused.json()) == (401, {"error": "unauthorized"})
     unsigned = inbox.post("/hooks/signed", other, BEARER)
     assert unsigned.status_code == 401
+
+
+def test_github_signed_deliveries(inbox: Running) -> None:
+    data = Path(__file__).parent.parent / "data" / "sources" / "ghcr"
+    index = (data / "package-published-index.json").read_bytes()
+    accepted = inbox.post("/hooks/gh", index, github_headers(index, "d-1"))
+    assert (accepted.status_code, accepted.json()["events"]) == (202, 1)
+    assert inbox.post("/hooks/gh", index, github_headers(index, "d-1")).json() == {
+        "status": "duplicate"
+    }
+    platform = (data / "package-published-platform-amd64.json").read_bytes()
+    ignored = inbox.post("/hooks/gh", platform, github_headers(platform, "d-2"))
+    assert (ignored.status_code, ignored.json()["events"]) == (200, 0)
+    ping = b'{"zen": "Keep it logically awesome.", "hook_id": 1}'
+    pinged = inbox.post("/hooks/gh", ping, github_headers(ping, "d-3", event="ping"))
+    assert (pinged.status_code, pinged.json()) == (200, {"status": "ping", "events": 0})
+    forged = github_headers(index, "d-4")
+    forged["X-Hub-Signature-256"] = auth.sign_github("guess", index)
+    assert inbox.post("/hooks/gh", index, forged).status_code == 401
+    assert inbox.post("/hooks/gh", index, {"X-GitHub-Delivery": "d-5"}).status_code == 401
 
 
 def test_tokens_in_the_path_and_refusals(inbox: Running) -> None:
@@ -112,13 +133,13 @@ def test_unknown_sources_methods_and_sizes(inbox: Running) -> None:
     get = requests.get(inbox.url + "/hooks/reg", timeout=5)
     assert (get.status_code, get.json()) == (405, {"error": "method not allowed"})
     assert requests.put(inbox.url + "/hooks/reg/x", data=b"{}", timeout=5).status_code == 405
-    big = b"[" + b"0," * 2500 + b"0]"
+    big = b"[" + b"0," * 12000 + b"0]"
     declared = inbox.post("/hooks/reg", big, BEARER)
     assert declared.status_code == 413
-    assert declared.json() == {"error": "the body is larger than 4000 bytes"}
+    assert declared.json() == {"error": "the body is larger than 20000 bytes"}
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted while it streams
-        for _ in range(10):
+        for _ in range(30):
             yield b" " * 1000
 
     assert inbox.post("/hooks/reg", chunks(), BEARER).status_code == 413  # type: ignore[arg-type]

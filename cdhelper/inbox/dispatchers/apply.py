@@ -66,6 +66,8 @@ def build(entry: Mapping[str, Any], directory: str, secret: SecretReader) -> App
     token = secret(services, "token")
     if token:
         environ[swarmpit.TOKEN_ENV] = token
+    if services.get("allow_http"):
+        environ[swarmpit.ALLOW_HTTP_ENV] = "1"
     return ApplyDispatcher(
         environ,
         bool(entry.get("wait", False)),
