@@ -3,8 +3,8 @@
 One YAML file, validated against ``schemas/config.schema.json`` (every problem with its JSON
 path), then checked for what a schema cannot say: unique names, known source and dispatch
 types, filters, one service address per environment, authentication on every source.
-Secrets are only ever named (``<name>_env`` or ``<name>_file``) and read here; a missing one
-is an error naming the variable or file, never a value. Paths are relative to the file.
+Secrets are only ever named (``<name>_env`` or ``<name>_file``) and read through
+:mod:`cdhelper.inbox.secret`. Paths are relative to the file.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdhelper import documents, filters, planner, redact, sources
+from cdhelper import documents, filters, planner, sources
 from cdhelper.backends import docker_engine, swarmpit
 from cdhelper.errors import CdhelperError, ConfigError, InputError
 from cdhelper.inbox import dispatchers
 from cdhelper.inbox.dispatchers.base import Dispatcher
+from cdhelper.inbox.secret import Secret, Secrets
 from cdhelper.reference import is_valid_host, normalise_registry
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -36,14 +37,6 @@ SERVICE_KEYS = ("file", *ADDRESS_KEYS)
 # What a source's ``secret`` signs with, per source type; other types take a token only.
 SIGNED_TYPES = {"ghcr": "X-Hub-Signature-256", "registry": "Standard Webhooks signatures"}
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-@dataclass(frozen=True)
-class Secret:
-    """A secret's value (never shown) and where it came from (for messages)."""
-
-    value: str = field(repr=False)
-    origin: str  # "environment variable HUB_HOOK_TOKEN" / "file /run/secrets/x"
 
 
 @dataclass(frozen=True)
@@ -105,58 +98,6 @@ class Config:
     @property
     def database(self) -> str:
         return os.path.join(self.state, "inbox.sqlite3")
-
-
-class Secrets:
-    """Reads ``<key>_env`` / ``<key>_file`` of config entries, relative to the config's folder.
-
-    Problems are collected, so one check reports every missing secret at once; with
-    ``resolve=False`` nothing is read (``config check --no-secrets``).
-    """
-
-    def __init__(
-        self, directory: str, environ: Mapping[str, str] = os.environ, resolve: bool = True
-    ) -> None:
-        self.directory = directory
-        self.environ = environ
-        self.resolve = resolve
-
-    def read(self, entry: Mapping[str, Any], key: str) -> str | None:
-        """The :data:`~cdhelper.inbox.dispatchers.base.SecretReader` the dispatchers get."""
-        secret = self.get(entry, key)
-        return secret.value if secret else None
-
-    def get(self, entry: Mapping[str, Any], key: str) -> Secret | None:
-        variable, path = entry.get(f"{key}_env"), entry.get(f"{key}_file")
-        if variable and path:
-            raise ConfigError(f"{key}_env: give {key}_env or {key}_file, not both")
-        if variable:
-            origin = f"environment variable {variable}"
-            if not self.resolve:
-                return Secret("", origin)
-            value = self.environ.get(variable)
-            if not value:
-                raise ConfigError(f"{key}_env: the {origin} is not set (or empty)")
-            redact.register(value)
-            return Secret(value, origin)
-        if path:
-            full = os.path.normpath(os.path.join(self.directory, path))
-            origin = f"file {full}"
-            if not self.resolve:
-                return Secret("", origin)
-            try:
-                with open(full, encoding="utf-8") as handle:
-                    text = handle.read()
-            except OSError as exc:
-                raise ConfigError(f"{key}_file: cannot read {full}: {exc.strerror}") from None
-            except UnicodeDecodeError:
-                raise ConfigError(f"{key}_file: {full} is not UTF-8 text") from None
-            value = text[:-1] if text.endswith("\n") else text
-            if not value:
-                raise ConfigError(f"{key}_file: {full} is empty")
-            redact.register(value)
-            return Secret(value, origin)
-        return None
 
 
 def dispatch_names() -> list[str]:

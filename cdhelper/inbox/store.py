@@ -17,18 +17,16 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from cdhelper.events import PushEvent
+from cdhelper.inbox.records import Accepted, Batch, Dispatch
 from cdhelper.reference import ImageRef
 from cdhelper.values import format_time, parse_time
 
 KEY_SECONDS = 24 * 3600  # how long a delivery id is remembered for deduplication
 HISTORY_SECONDS = 7 * 24 * 3600  # finished batches, their deliveries and dispatches
 
-PENDING, DONE, FAILED, NOTHING = "pending", "done", "failed", "nothing"
-OPEN, CLOSED = "open", "closed"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -99,42 +97,6 @@ _FORGET_BATCH = (
     "DELETE FROM dispatches WHERE batch_id = ?",
     "DELETE FROM batches WHERE id = ?",
 )
-
-
-@dataclass(frozen=True)
-class Accepted:
-    delivery_id: int | None  # None for a duplicate
-    duplicate: bool = False
-    batch_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Batch:
-    id: int
-    mode: str
-    environment: str | None
-    trigger: str
-    status: str
-    first_at: float
-    last_at: float
-    closed_at: float | None
-
-
-@dataclass(frozen=True)
-class Dispatch:
-    id: int
-    batch_id: int
-    environment: str
-    type: str
-    status: str
-    attempts: int
-    created_at: float
-    next_attempt_at: float
-    last_attempt_at: float | None
-    finished_at: float | None
-    detail: str | None
-    plan: str | None
-    record: str | None
 
 
 class Store:

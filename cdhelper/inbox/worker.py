@@ -29,7 +29,8 @@ from cdhelper.inbox.dispatchers.base import (
     Status,
 )
 from cdhelper.inbox.metrics import Metrics
-from cdhelper.inbox.store import DONE, FAILED, NOTHING, Dispatch, Store
+from cdhelper.inbox.records import DONE, FAILED, NOTHING, Dispatch
+from cdhelper.inbox.store import Store
 
 FIRST_RETRY = 1.0
 MAX_RETRY = 60.0

@@ -7,7 +7,8 @@ import base64
 import pytest
 
 from cdhelper.inbox import auth
-from cdhelper.inbox.config import Secret, SourceConfig
+from cdhelper.inbox.config import SourceConfig
+from cdhelper.inbox.secret import Secret
 
 # GitHub's documented vector ("Validating webhook deliveries").
 GITHUB_SECRET = "It's a Secret to Everybody"
