@@ -8,10 +8,12 @@ secrets cdhelper knows (:mod:`cdhelper.redact`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
@@ -21,9 +23,11 @@ from cdhelper import (
     __version__,
     applier,
     backends,
+    deadline,
     documents,
     filters,
     jobs,
+    lock,
     params,
     plan,
     planner,
@@ -45,7 +49,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
-DEFAULT_WAIT = 300.0
+DEFAULT_TIMEOUT = 300.0
 
 
 class CdhelperGroup(click.Group):
@@ -118,6 +122,27 @@ def source_options(func: F) -> F:
     )(func)
 
 
+def timeout_option(scope: str) -> Callable[[F], F]:
+    """``--timeout SECONDS``: the command runs under that overall deadline."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with deadline.limit(kwargs.pop("timeout")):
+                return func(*args, **kwargs)
+
+        return click.option(  # type: ignore[return-value]
+            "--timeout",
+            type=click.FloatRange(min=1),
+            default=DEFAULT_TIMEOUT,
+            show_default=True,
+            metavar="SECONDS",
+            help=f"The time limit for {scope}: requests, retries and waits; then exit 1.",
+        )(wrapper)
+
+    return decorate
+
+
 output_option = click.option(
     "-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
 )
@@ -175,6 +200,7 @@ def validate(
 @cli.command()
 @target_options("Read the services from")
 @output_option
+@timeout_option("the whole command")
 def inventory(
     addresses: backends.Addresses, environ: Mapping[str, str], output: str | None
 ) -> None:
@@ -256,6 +282,7 @@ def inventory(
     is_flag=True,
     help="Exit 0 when there is nothing to do, 2 when the plan has actions, 1 on error.",
 )
+@timeout_option("the whole command (registry lookups included)")
 def plan_command(
     event_files: Sequence[str],
     source_name: str | None,
@@ -333,14 +360,7 @@ def show(plan_file: str, fmt: str) -> None:
     is_flag=True,
     help="Docker Engine: wait until each update completed and its tasks run the new digest.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1),
-    default=DEFAULT_WAIT,
-    show_default=True,
-    metavar="SECONDS",
-    help="With --wait: the limit for the whole apply.",
-)
+@timeout_option("the whole apply, --wait included")
 @click.option("--report", "report_file", metavar="FILE", help="Write a JSON result per action.")
 @click.option("--junit", "junit_file", metavar="FILE", help="Write a JUnit XML report.")
 def apply(
@@ -349,34 +369,84 @@ def apply(
     environ: Mapping[str, str],
     dry_run: bool,
     wait: bool,
-    timeout: float,
     report_file: str | None,
     junit_file: str | None,
 ) -> None:
     """Apply exactly the actions of a reviewed plan; refuse it if it went stale."""
     _writable(report_file, junit_file)
     reviewed = plan.load(plan_file)
-    kind = backends.by_kind(reviewed.target.kind)
-    if wait and not kind.can_wait:
+    if wait and not backends.by_kind(reviewed.target.kind).can_wait:
         waiters = " or ".join(b.noun for b in backends.BACKENDS if b.can_wait)
         raise UsageError(f"--wait needs a plan for {waiters} target")
-    backend = backends.apply_backend(reviewed.target, addresses, environ)
-    if not kind.deploys_exact_digest and any(a.target_digest for a in reviewed.actions):
-        echo(
-            f"note: {kind.title} deploys the digest the tag points to when it redeploys, "
-            "which may be newer than the plan's target digest",
-            err=True,
-        )
-    result = applier.apply(
-        reviewed, backend, dry_run=dry_run, wait_timeout=timeout if wait else None
-    )
-    if report_file:
-        emit(documents.dump_json(report.apply_report(result, plan_file)), report_file)
-    if junit_file:
-        emit(report.apply_junit(result, reviewed, _now()), junit_file)
+    reports = _ApplyReports(plan_file, reviewed, report_file, junit_file)
+    try:
+        result = _run_apply(reviewed, addresses, environ, dry_run=dry_run, wait=wait)
+    except CdhelperError as exc:
+        # Nothing was touched (each action's own faults end in its outcome): CI still gets
+        # both reports, every action failed with the reason.
+        reports.write(applier.not_started(reviewed, str(exc)))
+        raise
+    # The outcome first: whatever happens to the report files, the user sees what was done.
     echo(report.apply_text(result), nl=False)
+    unwritten = reports.write(result)
+    if unwritten:
+        fail(report.unwritten_reports(result, unwritten))
     if not result.ok:
         sys.exit(EXIT_ERROR)
+
+
+def _run_apply(
+    reviewed: plan.Plan,
+    addresses: backends.Addresses,
+    environ: Mapping[str, str],
+    *,
+    dry_run: bool,
+    wait: bool,
+) -> applier.ApplyResult:
+    kind = backends.by_kind(reviewed.target.kind)
+    backend = backends.apply_backend(reviewed.target, addresses, environ)
+    if not kind.deploys_exact_digest and any(a.target_digest for a in reviewed.actions):
+        _note(
+            f"{kind.title} deploys the digest the tag points to when it redeploys, "
+            "which may be newer than the plan's target digest"
+        )
+    limit = deadline.current()
+    wait_until = limit.at if wait and limit else None
+    exclusive = contextlib.nullcontext() if dry_run else lock.hold(backend.target, on_wait=_note)
+    with exclusive:
+        return applier.apply(reviewed, backend, dry_run=dry_run, wait_until=wait_until)
+
+
+@dataclass(frozen=True)
+class _ApplyReports:
+    plan_file: str
+    reviewed: plan.Plan
+    report_file: str | None
+    junit_file: str | None
+
+    def write(self, result: applier.ApplyResult) -> list[str]:
+        """Write every report that can be; the problems of those that cannot."""
+        renderers: list[tuple[str | None, Callable[[], str]]] = [
+            (
+                self.report_file,
+                lambda: documents.dump_json(report.apply_report(result, self.plan_file)),
+            ),
+            (self.junit_file, lambda: report.apply_junit(result, self.reviewed, _now())),
+        ]
+        problems = []
+        for path, render in renderers:
+            if not path:
+                continue
+            try:
+                emit(render(), path)
+            # A report that cannot be written must not hide what was done, nor stop the other.
+            except (CdhelperError, OSError, ValueError) as exc:
+                problems.append(str(exc) if isinstance(exc, CdhelperError) else f"{path}: {exc}")
+        return problems
+
+
+def _note(message: str) -> None:
+    echo(f"note: {message}", err=True)
 
 
 @cli.command()

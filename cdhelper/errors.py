@@ -51,3 +51,19 @@ class ApiError(CdhelperError):
 
 class StalePlanError(CdhelperError):
     """The live services no longer match the state the plan was computed from."""
+
+
+class OutcomeUnknownError(ApiError):
+    """A request that changes something was sent, but no clear answer came back.
+
+    The server may have acted (a reset or timeout after sending): the action's outcome is
+    unknown, not failed, and the user must look at the service.
+    """
+
+
+class DeadlineError(CdhelperError):
+    """The command's overall time limit (``--timeout``) ran out.
+
+    Not an :class:`ApiError`: code that turns one peer's failure into a warning (a registry
+    that is down) must not turn "out of time" into a warning and carry on.
+    """

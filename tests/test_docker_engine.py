@@ -14,10 +14,11 @@ import docker.errors
 import pytest
 import requests
 
+from cdhelper import deadline as deadlines
 from cdhelper.backends import docker_engine
 from cdhelper.backends.docker_engine import DockerEngine, check_host, connect
 from cdhelper.credentials import CredentialStore
-from cdhelper.errors import ApiError, ConfigError
+from cdhelper.errors import ApiError, ConfigError, DeadlineError, OutcomeUnknownError
 from cdhelper.inventory import fingerprint
 
 from helpers import DATA, digest, make_action
@@ -170,6 +171,43 @@ def test_check_host(url: str) -> None:
 
 def test_fingerprint_is_of_the_spec() -> None:
     assert action_for(SERVICE).fingerprint == fingerprint(SERVICE["Spec"])
+
+
+def test_every_engine_call_is_bounded_by_the_deadline() -> None:
+    client = FakeClient(copy.deepcopy(SERVICE))
+    client.timeout = 60  # type: ignore[attr-defined]
+    engine = DockerEngine("unix:///x.sock", client=client)
+    with deadlines.limit(5):
+        engine.inventory()
+        assert 0 < client.timeout <= 5  # type: ignore[attr-defined]
+    with deadlines.limit(1) as limit:
+        assert limit is not None
+        object.__setattr__(limit, "at", limit.at - 2)  # as if 2 s had passed
+        with pytest.raises(DeadlineError, match=r"Docker Engine at unix:///x.sock: services"):
+            engine.inventory()
+        with pytest.raises(DeadlineError):
+            engine.redeploy(action_for(SERVICE))
+    assert client.updates == []
+
+
+@pytest.mark.parametrize(
+    ("error", "unknown"),
+    [(requests.ReadTimeout("read timed out"), True), (requests.ConnectTimeout("no"), False)],
+)
+def test_an_update_that_may_have_reached_the_engine_is_unknown(
+    error: Exception, unknown: bool
+) -> None:
+    client = FakeClient(copy.deepcopy(SERVICE), update_errors=[error])
+    engine = DockerEngine("unix:///x.sock", client=client)
+    with pytest.raises(ApiError) as info:
+        engine.redeploy(action_for(SERVICE))
+    assert isinstance(info.value, OutcomeUnknownError) is unknown
+
+
+def test_service_rereads_one_service() -> None:
+    engine = DockerEngine("unix:///x.sock", client=FakeClient(copy.deepcopy(SERVICE)))
+    found = engine.service(SERVICE["ID"])
+    assert found is not None and found.id == SERVICE["ID"]
 
 
 def test_a_malformed_docker_config_is_an_error_naming_it(tmp_path: Path) -> None:

@@ -50,6 +50,10 @@ def echo(status: int, key: str = "message") -> Answer:
     return lambda seen: (status, {"Content-Type": "application/json"}, json.dumps({key: seen}))
 
 
+def fixed(status: int, text: str) -> Answer:
+    return lambda _: (status, {"Content-Type": "application/json"}, text)
+
+
 def plain_echo(status: int) -> Answer:
     return lambda seen: (status, {"Content-Type": "text/plain"}, seen)
 
@@ -188,6 +192,8 @@ def test_apply_redeploys_refused_with_an_echo(
     )
     live = Path(inventory).read_text()
     server.route("GET", "/api/services", lambda _: (200, {}, live))
+    for item in json.loads(live):  # apply re-reads each service before its redeploy
+        server.route("GET", f"/api/services/{item['id']}", fixed(200, json.dumps(item)))
     for service in ("sp0one", "sp1two"):
         server.route("POST", f"/api/services/{service}/redeploy", echo(status, "error"))
     plan = tmp_path / "plan.yaml"

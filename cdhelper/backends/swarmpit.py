@@ -22,7 +22,7 @@ from cdhelper import cleartext, documents, http, redact
 from cdhelper.backends.base import BackendType
 from cdhelper.credentials import is_header_safe
 from cdhelper.errors import ApiError, ConfigError, InputError
-from cdhelper.inventory import Inventory, Target, fingerprint, service
+from cdhelper.inventory import Inventory, Service, Target, fingerprint, service
 from cdhelper.plan import Action
 
 TOKEN_ENV = "CDHELPER_SWARMPIT_TOKEN"  # noqa: S105 (a variable name, not a secret)
@@ -102,8 +102,13 @@ class Swarmpit:
     def target(self) -> Target:
         return Target(KIND, self.url)
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """One call with the token, unless Swarmpit refused it before: then fail fast."""
+    def _request(
+        self, method: str, url: str, *, missing_ok: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        """One call with the token, unless Swarmpit refused it before: then fail fast.
+
+        With ``missing_ok``, a 404 is an answer (the object is gone), not an error.
+        """
         if self._refused is not None:
             raise ApiError(f"not tried, the token was refused before: {self._refused}", 401)
         response = http.request(self._session, method, url, what=self._what, **kwargs)
@@ -114,23 +119,42 @@ class Swarmpit:
             except ApiError as exc:
                 self._refused = exc.message
                 raise
-        http.check(response, self._what, _HINTS)
+        if not (missing_ok and response.status_code == 404):
+            http.check(response, self._what, _HINTS)
         return response
 
     def inventory(self) -> Inventory:
-        response = self._request("GET", f"{self.url}/api/services")
-        try:
-            data = response.json()
-        except ValueError:
-            raise InputError(
-                f"{self._what}: GET /api/services did not answer JSON: is this a Swarmpit URL?"
-            ) from None
+        data = self._get_json("/api/services")
         return from_swarmpit(data, f"{self._what}: GET /api/services", self.url)
+
+    def service(self, service_id: str) -> Service | None:
+        """One service as it is now (None: gone): re-read just before it is redeployed."""
+        path = f"/api/services/{quote(service_id, safe='')}"
+        data = self._get_json(path, missing_ok=True)
+        if data is None:
+            return None
+        found = from_swarmpit([data], f"{self._what}: GET {path}", self.url).services
+        return found[0] if found else None
 
     def redeploy(self, action: Action) -> str:
         url = f"{self.url}/api/services/{quote(action.service.id, safe='')}/redeploy"
-        response = self._request("POST", url, params={"tag": action.tag})
+        # The answer is not used, only its status: read no more than an error's worth.
+        response = self._request(
+            "POST", url, params={"tag": action.tag}, max_body=http.MAX_ERROR_BODY
+        )
         return f"redeploy of tag {action.tag} accepted (HTTP {response.status_code})"
+
+    def _get_json(self, path: str, *, missing_ok: bool = False) -> Any:
+        """The JSON answer to ``GET path``; None for a 404 when ``missing_ok``."""
+        response = self._request("GET", f"{self.url}{path}", missing_ok=missing_ok)
+        if response.status_code == 404:
+            return None
+        try:
+            return http.json_body(response)
+        except ValueError:
+            raise InputError(
+                f"{self._what}: GET {path} did not answer JSON: is this a Swarmpit URL?"
+            ) from None
 
     def check_target(self, planned: Target) -> None:
         if planned.url and planned.url != self.url:

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from cdhelper import backends, jobs, planner, sources
+from cdhelper import backends, deadline, jobs, planner, sources
 from cdhelper.credentials import CredentialStore
 from cdhelper.events import PushEvent
 from cdhelper.inbox.config import ADDRESS_KEYS, EnvironmentConfig
 from cdhelper.plan import Mode, Plan
 from cdhelper.registry import RegistryClient
+
+PLAN_SECONDS = 300.0
 
 
 def make_plan(
@@ -32,7 +34,10 @@ def make_plan(
             CredentialStore.from_environment(), insecure=env.insecure_registries
         ),
     )
-    return jobs.make_plan(request, now).plan
+    # as cdhelper plan --timeout: a Swarmpit or registry that trickles cannot hold the
+    # environment's dispatches forever (a DeadlineError is retried like any planning error)
+    with deadline.limit(PLAN_SECONDS):
+        return jobs.make_plan(request, now).plan
 
 
 def unique(events: Iterable[PushEvent]) -> list[PushEvent]:

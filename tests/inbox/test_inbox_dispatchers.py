@@ -80,6 +80,9 @@ class FakeBackend:
     def check_target(self, planned: Target) -> None:
         assert planned == self.target
 
+    def service(self, service_id: str) -> Service | None:
+        return next((s for s in self.services if s.id == service_id), None)
+
     def redeploy(self, action: plan.Action) -> str:
         self.calls.append(action.service.id)
         return "redeploy started"

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from cdhelper import applier, backends, report
+from cdhelper import applier, backends, deadline, lock, report
 from cdhelper.backends import swarmpit
 from cdhelper.errors import ApiError, CdhelperError, ConfigError, InputError
 from cdhelper.inbox.dispatchers.base import (
@@ -23,8 +23,9 @@ from cdhelper.inbox.dispatchers.base import (
     SecretReader,
     Status,
 )
+from cdhelper.plan import Plan
 
-DEFAULT_TIMEOUT = 300.0
+DEFAULT_TIMEOUT = 300.0  # seconds for the whole apply, as cdhelper apply --timeout
 
 
 class ApplyDispatcher:
@@ -36,10 +37,7 @@ class ApplyDispatcher:
     def dispatch(self, request: DispatchRequest) -> DispatchOutcome:
         plan = request.plan
         try:
-            kind = backends.by_kind(plan.target.kind)
-            backend = backends.apply_backend(plan.target, {}, self._environ)
-            wait = self.timeout if self.wait and kind.can_wait else None
-            result = applier.apply(plan, backend, wait_timeout=wait)
+            result = self._apply(plan)
         except (ConfigError, InputError) as exc:
             return DispatchOutcome(Status.FAILED, str(exc))
         except ApiError as exc:
@@ -53,6 +51,15 @@ class ApplyDispatcher:
         detail = f"{result.status.value}: {summary}" if summary else result.status.value
         status = Status.DONE if result.ok else Status.FAILED
         return DispatchOutcome(status, detail, record=record)
+
+    def _apply(self, plan: Plan) -> applier.ApplyResult:
+        """As ``cdhelper apply [--wait] --timeout``: one time limit, the target's apply lock."""
+        with deadline.limit(self.timeout) as limit:
+            kind = backends.by_kind(plan.target.kind)
+            backend = backends.apply_backend(plan.target, {}, self._environ)
+            wait_until = limit.at if self.wait and kind.can_wait and limit else None
+            with lock.hold(backend.target):
+                return applier.apply(plan, backend, wait_until=wait_until)
 
 
 def build(entry: Mapping[str, Any], directory: str, secret: SecretReader) -> ApplyDispatcher:
