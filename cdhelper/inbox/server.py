@@ -46,6 +46,7 @@ def serve(config_path: str, listen: tuple[str, int] | None = None) -> None:
             log_config=log.UVICORN_LOGGING,
             server_header=False,
             lifespan="on",
+            # "auto": httptools and uvloop (installed with cdhelper) where they are available
         )
     )
     try:

@@ -100,36 +100,59 @@ _FORGET_BATCH = (
 
 
 class Store:
-    """One connection, used by the request threads and the worker under one lock."""
+    """The store: a SQLite connection per thread (request threads, the worker); reads never
+    wait (WAL), writes take turns."""
 
     def __init__(self, path: str) -> None:
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
         self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        with self._lock:
-            self._db.executescript(_SCHEMA)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._connection().executescript(_SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection: in WAL mode readers never wait for the writer, so the
+        worker's reads do not hold up the requests' commits (writers queue in SQLite)."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA busy_timeout=10000")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            self._local.db = db
+            with self._all_lock:
+                self._all.append(db)
+        return db
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        with self._all_lock:
+            for db in self._all:
+                db.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        yield self._connection()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        # One writer at a time, queued here: SQLite's own busy wait sleeps in steps of
+        # milliseconds, which would show in every answer's latency under load.
+        with self._write_lock:
+            db = self._connection()
+            db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
+                yield db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            db.execute("COMMIT")
 
     # -- deliveries --------------------------------------------------------------------
 
@@ -207,8 +230,8 @@ class Store:
     # -- batches -------------------------------------------------------------------------
 
     def open_batches(self) -> list[Batch]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM batches WHERE status = 'open' ORDER BY id")
+        with self._reading() as db:
+            rows = db.execute("SELECT * FROM batches WHERE status = 'open' ORDER BY id")
             return [Batch(**dict(r)) for r in rows]
 
     def close_batch(
@@ -238,21 +261,21 @@ class Store:
             return batch_id
 
     def last_smart(self, environment: str) -> float | None:
-        with self._lock:
-            row = self._db.execute(
+        with self._reading() as db:
+            row = db.execute(
                 "SELECT max(first_at) AS at FROM batches WHERE mode = 'smart' AND environment = ?",
                 (environment,),
             ).fetchone()
         return None if row["at"] is None else float(row["at"])
 
     def batch(self, batch_id: int) -> Batch:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM batches WHERE id = ?", (batch_id,)).fetchone()
+        with self._reading() as db:
+            row = db.execute("SELECT * FROM batches WHERE id = ?", (batch_id,)).fetchone()
         return Batch(**dict(row))
 
     def batch_events(self, batch_id: int) -> list[PushEvent]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._reading() as db:
+            rows = db.execute(
                 "SELECT * FROM events WHERE batch_id = ? ORDER BY id", (batch_id,)
             ).fetchall()
         return [
@@ -269,8 +292,8 @@ class Store:
 
     def batch_payloads(self, batch_id: int) -> list[Any]:
         """The batch's payloads as received, in the order they arrived."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._reading() as db:
+            rows = db.execute(
                 "SELECT body FROM deliveries WHERE batch_id = ? ORDER BY id", (batch_id,)
             ).fetchall()
         return [json.loads(r["body"]) for r in rows]
@@ -279,8 +302,8 @@ class Store:
 
     def pending(self) -> list[Dispatch]:
         """Per environment, its oldest unfinished dispatch: environments dispatch in order."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._reading() as db:
+            rows = db.execute(
                 "SELECT * FROM dispatches WHERE status = 'pending' ORDER BY id"
             ).fetchall()
         heads: dict[str, Dispatch] = {}
@@ -289,10 +312,8 @@ class Store:
         return list(heads.values())
 
     def dispatch(self, dispatch_id: int) -> Dispatch:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT * FROM dispatches WHERE id = ?", (dispatch_id,)
-            ).fetchone()
+        with self._reading() as db:
+            row = db.execute("SELECT * FROM dispatches WHERE id = ?", (dispatch_id,)).fetchone()
         return Dispatch(**dict(row))
 
     def save_plan(self, dispatch_id: int, plan: str) -> None:
@@ -347,32 +368,32 @@ class Store:
 
     def queue_depth(self) -> tuple[int, int]:
         """(deliveries waiting in open batches, dispatches not yet finished)."""
-        with self._lock:
-            waiting = self._db.execute(
+        with self._reading() as db:
+            waiting = db.execute(
                 "SELECT count(*) FROM deliveries d JOIN batches b ON d.batch_id = b.id"
                 " WHERE b.status = 'open'"
             ).fetchone()[0]
-            pending = self._db.execute(
+            pending = db.execute(
                 "SELECT count(*) FROM dispatches WHERE status = 'pending'"
             ).fetchone()[0]
         return int(waiting), int(pending)
 
     def recent(self, limit: int = 20) -> dict[str, list[dict[str, Any]]]:
         """The latest deliveries, batches and dispatches, newest first (``inbox status``)."""
-        with self._lock:
-            deliveries = self._db.execute(
+        with self._reading() as db:
+            deliveries = db.execute(
                 "SELECT id, source, received_at, delivery_key, outcome, events, batch_id, detail"
                 " FROM deliveries ORDER BY id DESC LIMIT ?",
                 (limit,),
             ).fetchall()
-            batches = self._db.execute(
+            batches = db.execute(
                 "SELECT b.*,"
                 " (SELECT count(*) FROM deliveries d WHERE d.batch_id = b.id) AS deliveries,"
                 " (SELECT count(*) FROM events e WHERE e.batch_id = b.id) AS events"
                 " FROM batches b ORDER BY id DESC LIMIT ?",
                 (limit,),
             ).fetchall()
-            dispatches = self._db.execute(
+            dispatches = db.execute(
                 "SELECT id, batch_id, environment, type, status, attempts, created_at,"
                 " next_attempt_at, last_attempt_at, finished_at, detail"
                 " FROM dispatches ORDER BY id DESC LIMIT ?",
