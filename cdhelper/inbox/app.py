@@ -219,6 +219,8 @@ def _json(
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    # never the path: it may carry a token
+    log.emit("request", method=request.method, status=exc.status_code)
     messages = {404: "not found", 405: "method not allowed"}
     return _json(exc.status_code, {"error": messages.get(exc.status_code, exc.detail)}, exc.headers)
 

@@ -189,9 +189,12 @@ def _build(
     except ValueError as exc:
         problems.append(f"$.listen: {exc}")
         listen = parse_listen(DEFAULT_LISTEN)
-    if data.get("coalesce_seconds", 0) > data.get("max_batch_seconds", float("inf")):
-        problems.append("$.coalesce_seconds: longer than max_batch_seconds")
     settings = {key: data.get(key, default) for key, default in DEFAULTS.items()}
+    if settings["coalesce_seconds"] > settings["max_batch_seconds"]:
+        problems.append(
+            f"$.coalesce_seconds: {settings['coalesce_seconds']:g} s is longer than "
+            f"max_batch_seconds ({settings['max_batch_seconds']:g} s)"
+        )
     return Config(
         path=path,
         directory=directory,

@@ -91,7 +91,10 @@ def test_schema_errors_carry_their_paths(tmp_path: Path) -> None:
             {"admin_token_env": "NO_ADMIN"},
             "$.admin_token_env: the environment variable NO_ADMIN is not set (or empty)",
         ),
-        ({"coalesce_seconds": 90}, "$.coalesce_seconds: longer than max_batch_seconds"),
+        (
+            {"coalesce_seconds": 90},
+            "$.coalesce_seconds: 90 s is longer than max_batch_seconds (5 s)",
+        ),
     ],
     ids=[
         "duplicate",
