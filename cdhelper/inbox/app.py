@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -23,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cdhelper import sources
+from cdhelper import documents, sources
 from cdhelper.errors import CdhelperError
 from cdhelper.inbox import auth, log
 from cdhelper.inbox.config import Config, SourceConfig
@@ -125,14 +124,15 @@ class Inbox:
     ) -> Answer:
         where = f"delivery to {source.name}"
         try:
-            payload = json.loads(body.decode("utf-8"))
+            payload = documents.parse_json(body.decode("utf-8"), where)
             parsed = sources.parse_payload(
                 payload,
                 Context(where, registry_host=source.registry_host),
                 sources.by_name(source.type),
             )
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            problem = f"{where}: not valid JSON: {exc}"
+        except (UnicodeDecodeError, RecursionError) as exc:
+            why = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "nested too deeply"
+            problem = f"{where}: not a JSON payload: {why}"
             self._record_invalid(source, received, problem)
             return Answer(400, {"error": problem}, "invalid", {})
         except CdhelperError as exc:

@@ -105,8 +105,16 @@ def test_invalid_payloads_are_400_with_paths(inbox: Running) -> None:
         == "delivery to reg: not a valid registry notification envelope (CNCF Distribution)"
     )
     assert "$.events[0].target: 'repository' is a required property" in answer.json()["problems"]
-    assert inbox.post("/hooks/reg", b"{not json", BEARER).status_code == 400
-    assert inbox.post("/hooks/reg", b"\xff\xfe", BEARER).status_code == 400
+    not_json = inbox.post("/hooks/reg", b"{not json", BEARER)
+    assert (not_json.status_code, not_json.json()["error"]) == (
+        400,
+        "delivery to reg: not valid JSON: Expecting property name enclosed in double quotes "
+        "at line 1, column 2",
+    )
+    binary = inbox.post("/hooks/reg", b"\xff\xfe", BEARER)
+    assert binary.json() == {"error": "delivery to reg: not a JSON payload: not UTF-8 text"}
+    deep = inbox.post("/hooks/reg", b"[" * 5000 + b"]" * 5000, BEARER)
+    assert deep.status_code == 400
     wrong_kind = inbox.post(f"/hooks/hub/{HUB_TOKEN}", registry_push("v1", digest("1"), "e"))
     assert wrong_kind.status_code == 400
 
