@@ -159,7 +159,9 @@ class Worker:
                 dispatch=dispatch.id,
                 error=f"{type(exc).__name__}: {exc}",
             )
-            self.store.retry_at(dispatch.id, self.clock() + MAX_RETRY, f"internal error: {exc}")
+            attempts = self.store.dispatch(dispatch.id).attempts
+            failure = DispatchOutcome(Status.RETRY, f"internal error: {type(exc).__name__}: {exc}")
+            self._retry(dispatch, attempts, failure)  # within the budget, like any failure
         finally:
             with self._busy_lock:
                 self._busy.discard(dispatch.environment)

@@ -299,3 +299,18 @@ def test_plan_loads_needs_a_valid_plan() -> None:
     with pytest.raises(InputError):
         plans.loads("{}", "x")
     assert Target("swarmpit", None).kind == "swarmpit"
+
+
+def test_an_internal_error_is_retried_within_the_budget(tmp_path: Path) -> None:
+    def broken(*args: Any) -> plans.Plan:
+        raise KeyError("bug")
+
+    s = Setup(tmp_path, Recorder(), broken, dispatch_retry_seconds=2)
+    s.deliver(*release())
+    s.step(1001.0)
+    [dispatch] = s.store.pending()
+    assert dispatch.detail == "internal error: KeyError: 'bug'"
+    s.step(dispatch.next_attempt_at)
+    s.step(1003.0)
+    [row] = s.dispatches()
+    assert row["status"] == "failed" and row["detail"].startswith("gave up after 3 attempt(s)")
