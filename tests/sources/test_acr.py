@@ -17,10 +17,12 @@ from cdhelper.cli import cli
 from cdhelper.errors import InputError
 from cdhelper.sources import acr
 from cdhelper.sources.base import Context, Parsed
+from sources.common import FIXTURES, loader, parse
 
 from helpers import DATA
 
-HERE = DATA / "sources" / "acr"
+HERE = FIXTURES / "acr"
+load = loader(HERE)
 DIGEST = "sha256:886a849a34e72f7b78551ea6af6fcae2fbcd3ef2266daed9c4f5e5629cee5b3e"
 INDEX = "sha256:6e556548fdadd07bfeeb0d6b99f2f2edc858aeb045f12bf83135607c75286053"
 AMD64 = "sha256:6483497403d3bbd5fa59898934d9be547b707a8496eb4a6b44a1f9b7929f0dfc"
@@ -31,14 +33,6 @@ OTHERS: list[dict[str, Any]] = [
     {"message": {"data": "e30=", "messageId": "1"}, "subscription": "projects/p/subscriptions/s"},
     {"domain": "docker", "event_type": "pushed", "data": {"repo_key": "docker-local"}},
 ]
-
-
-def load(name: str) -> Any:
-    return json.loads((HERE / name).read_text())
-
-
-def parse(payload: Any, where: str = "x") -> Parsed:
-    return sources.parse_document(payload, Context(where))
 
 
 def payloads(path: Path) -> list[Any]:

@@ -14,10 +14,13 @@ from cdhelper.cli import cli
 from cdhelper.errors import InputError
 from cdhelper.sources import artifactory
 from cdhelper.sources.base import Context, Parsed
+from sources.common import FIXTURES, loader
+from sources.common import parse as parse_document
 
 from helpers import DATA
 
-HERE = DATA / "sources" / "artifactory"
+HERE = FIXTURES / "artifactory"
+load = loader(HERE)
 PUSH = str(HERE / "pushed.json")
 NO_ORIGIN = str(HERE / "pushed-no-origin.json")
 DIGEST = "sha256:b416d974092956b84d9f333ec6efcd579533a0ee07195de6257c315a67a32202"
@@ -29,13 +32,8 @@ NO_HOST = (
 )
 
 
-def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((HERE / name).read_text())
-    return data
-
-
 def parse(payload: Any, registry_host: str | None = None) -> Parsed:
-    return sources.parse_payload(payload, Context("art.json", registry_host=registry_host))
+    return parse_document(payload, "art.json", registry_host)
 
 
 def test_pushed_is_one_event_on_the_jpd_origin_host_by_repository_path() -> None:

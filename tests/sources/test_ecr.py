@@ -18,23 +18,21 @@ from cdhelper.cli import cli
 from cdhelper.errors import InputError
 from cdhelper.sources import ecr
 from cdhelper.sources.base import Context, Parsed
+from sources.common import FIXTURES, loader
+from sources.common import parse as parse_document
 
 from helpers import DATA
 
-HERE = DATA / "sources" / "ecr"
+HERE = FIXTURES / "ecr"
+load = loader(HERE)
 PUSH = str(HERE / "push.json")
 DIGEST = "sha256:3c949327e32569aff0c532905dcb9626892e4c9b109be08027bb1e44f7f96518"
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web:v1.4.2"
 OWN = {p.name for p in HERE.glob("*.json")}
 
 
-def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((HERE / name).read_text())
-    return data
-
-
 def parse(payload: Any) -> Parsed:
-    return sources.parse_payload(payload, Context("ecr.json"))
+    return parse_document(payload, "ecr.json")
 
 
 def test_push_is_one_event_with_digest_time_id_and_media_type() -> None:

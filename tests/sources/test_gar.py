@@ -17,10 +17,13 @@ from cdhelper.cli import cli
 from cdhelper.errors import InputError
 from cdhelper.sources import gar
 from cdhelper.sources.base import Context, Parsed
+from sources.common import FIXTURES, loader
+from sources.common import parse as parse_document
 
 from helpers import DATA
 
-HERE = DATA / "sources" / "gar"
+HERE = FIXTURES / "gar"
+load = loader(HERE)
 PUSH = str(HERE / "insert-tag.json")
 HOST = "europe-west1-docker.pkg.dev"
 NAME = f"{HOST}/acme-prod/containers/shop/web"
@@ -29,18 +32,13 @@ DIGEST = "sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3
 OWN = sorted(p.name for p in HERE.glob("*.json"))
 
 
-def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((HERE / name).read_text())
-    return data
-
-
 def parse(payload: Any) -> Parsed:
-    return sources.parse_payload(payload, Context("gar.json"))
+    return parse_document(payload, "gar.json")
 
 
 def with_data(notification: Any, name: str = "insert-tag.json") -> dict[str, Any]:
     """The fixture's envelope around another notification (any JSON value)."""
-    payload = load(name)
+    payload: dict[str, Any] = load(name)
     text = json.dumps(notification, separators=(",", ":"))
     payload["message"]["data"] = base64.b64encode(text.encode()).decode()
     return payload

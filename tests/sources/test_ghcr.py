@@ -17,10 +17,12 @@ from cdhelper.cli import cli
 from cdhelper.errors import InputError
 from cdhelper.sources import ghcr
 from cdhelper.sources.base import Context, Parsed
+from sources.common import FIXTURES, loader, parse
 
 from helpers import DATA
 
-HERE = DATA / "sources" / "ghcr"
+HERE = FIXTURES / "ghcr"
+load = loader(HERE)
 INDEX = "sha256:f657c4e98e6f4f9651cdb5f52e1648a7d3e226aa9499c66c81fcfb1014dc3fd4"
 AMD64 = "sha256:87f10d78a72e83fb32a9fcaad8d6739fab2b05792a7e4e99ed7ef6d7f99a014c"
 ARM64 = "sha256:916f7bec1114cce982dc829b530022318f6197405d128f91fcd2c4c721ef209c"
@@ -35,14 +37,6 @@ OTHERS: list[dict[str, Any]] = [
     {"message": {"data": "e30=", "messageId": "1"}, "subscription": "projects/p/subscriptions/s"},
     {"domain": "docker", "event_type": "pushed", "data": {"repo_key": "docker-local"}},
 ]
-
-
-def load(name: str) -> Any:
-    return json.loads((HERE / name).read_text())
-
-
-def parse(payload: Any, where: str = "x") -> Parsed:
-    return sources.parse_document(payload, Context(where))
 
 
 def payloads(path: Path) -> list[Any]:

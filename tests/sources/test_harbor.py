@@ -17,10 +17,12 @@ from cdhelper.cli import cli
 from cdhelper.errors import InputError
 from cdhelper.sources import harbor
 from cdhelper.sources.base import Context, Parsed
+from sources.common import FIXTURES, loader, parse
 
 from helpers import DATA
 
-HERE = DATA / "sources" / "harbor"
+HERE = FIXTURES / "harbor"
+load = loader(HERE)
 DIGEST = "sha256:185ae08f598e73f6636becd5cdd02e802f7a64a9e6171da61fad8e702abc0b13"
 AMD64 = "sha256:58604f15bb8933b4d4a4953a10ab1f35d1367a4244511ddef33fbd93fd6455de"
 ARM64 = "sha256:99f23a6875f41b4d333cdbb6e1c01754e9637fe01adb69f3813c51d1bc264563"
@@ -31,14 +33,6 @@ OTHERS: list[dict[str, Any]] = [
     {"message": {"data": "e30=", "messageId": "1"}, "subscription": "projects/p/subscriptions/s"},
     {"domain": "docker", "event_type": "pushed", "data": {"repo_key": "docker-local"}},
 ]
-
-
-def load(name: str) -> Any:
-    return json.loads((HERE / name).read_text())
-
-
-def parse(payload: Any, where: str = "x") -> Parsed:
-    return sources.parse_document(payload, Context(where))
 
 
 def payloads(path: Path) -> list[Any]:

@@ -17,24 +17,18 @@ from cdhelper.cli import cli
 from cdhelper.errors import InputError
 from cdhelper.sources import quay
 from cdhelper.sources.base import Context, Parsed
+from sources.common import FIXTURES, loader, parse
 
 from helpers import DATA
 
-HERE = DATA / "sources" / "quay"
+HERE = FIXTURES / "quay"
+load = loader(HERE)
 IMAGE = "quay.io/acme/shop-api:v3.1.0"
 OTHERS: list[dict[str, Any]] = [
     {"source": "aws.ecr", "detail-type": "ECR Image Action", "detail": {"action-type": "PUSH"}},
     {"message": {"data": "e30=", "messageId": "1"}, "subscription": "projects/p/subscriptions/s"},
     {"domain": "docker", "event_type": "pushed", "data": {"repo_key": "docker-local"}},
 ]
-
-
-def load(name: str) -> Any:
-    return json.loads((HERE / name).read_text())
-
-
-def parse(payload: Any, where: str = "x") -> Parsed:
-    return sources.parse_document(payload, Context(where))
 
 
 def payloads(path: Path) -> list[Any]:
