@@ -19,8 +19,6 @@ from cdhelper.sources import acr
 from cdhelper.sources.base import Context, Parsed
 from sources.common import FIXTURES, loader, parse
 
-from helpers import DATA
-
 HERE = FIXTURES / "acr"
 load = loader(HERE)
 DIGEST = "sha256:886a849a34e72f7b78551ea6af6fcae2fbcd3ef2266daed9c4f5e5629cee5b3e"
@@ -28,26 +26,6 @@ INDEX = "sha256:6e556548fdadd07bfeeb0d6b99f2f2edc858aeb045f12bf83135607c75286053
 AMD64 = "sha256:6483497403d3bbd5fa59898934d9be547b707a8496eb4a6b44a1f9b7929f0dfc"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 IMAGE = "acmeshop.azurecr.io/shop/api:v1.2.0"
-OTHERS: list[dict[str, Any]] = [
-    {"source": "aws.ecr", "detail-type": "ECR Image Action", "detail": {"action-type": "PUSH"}},
-    {"message": {"data": "e30=", "messageId": "1"}, "subscription": "projects/p/subscriptions/s"},
-    {"domain": "docker", "event_type": "pushed", "data": {"repo_key": "docker-local"}},
-]
-
-
-def payloads(path: Path) -> list[Any]:
-    """The webhook payloads of a data file (a payload or a list of them); none of inventories."""
-    data = json.loads(path.read_text())
-    items = data if isinstance(data, list) else [data]
-    return [p for p in items if isinstance(p, dict) and not ({"ID", "Spec"} <= p.keys())]
-
-
-MINE = sorted(HERE.glob("*.json"))
-FOREIGN = sorted(
-    p
-    for p in [*DATA.glob("*.json"), *DATA.glob("sources/*/*.json")]
-    if p.parent != HERE and not p.name.endswith("services.json")
-)
 
 
 def test_push() -> None:
@@ -126,22 +104,9 @@ def test_a_push_without_media_type_or_time_is_still_a_push() -> None:
     )
 
 
-@pytest.mark.parametrize("path", MINE, ids=lambda p: p.name)
-def test_detected_as_acr(path: Path) -> None:
-    for payload in payloads(path):
-        assert sources.detect(payload, Context("x")) is acr.SOURCE
-
-
-@pytest.mark.parametrize("path", FOREIGN, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_other_sources_payloads_are_not_acr(path: Path) -> None:
-    for payload in payloads(path):
-        assert not acr.detect(payload)
-
-
 @pytest.mark.parametrize(
     "payload",
     [
-        *OTHERS,
         {"events": [], "action": "push", "target": {}, "request": {}},
         {"action": "push", "target": {"repository": "a"}},
         {"action": "push", "target": "a", "request": {}},
@@ -149,9 +114,6 @@ def test_other_sources_payloads_are_not_acr(path: Path) -> None:
         {"action": 5, "target": {}, "request": {}},
     ],
     ids=[
-        "ecr",
-        "gar",
-        "artifactory",
         "distribution-envelope",
         "push-without-request",
         "target-string",

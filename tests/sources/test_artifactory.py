@@ -17,15 +17,12 @@ from cdhelper.sources.base import Context, Parsed
 from sources.common import FIXTURES, loader
 from sources.common import parse as parse_document
 
-from helpers import DATA
-
 HERE = FIXTURES / "artifactory"
 load = loader(HERE)
 PUSH = str(HERE / "pushed.json")
 NO_ORIGIN = str(HERE / "pushed-no-origin.json")
 DIGEST = "sha256:b416d974092956b84d9f333ec6efcd579533a0ee07195de6257c315a67a32202"
 IMAGE = "acme.jfrog.io/docker-local/shop/web:1.2.9"
-OWN = sorted(p.name for p in HERE.glob("*.json"))
 NO_HOST = (
     "art.json: $: the payload does not say the registry host (no jpd_origin): "
     "pass --registry-host HOST"
@@ -113,23 +110,6 @@ def test_a_push_named_by_digest_is_no_tag() -> None:
     assert parse(payload).ignored == (
         f"artifactory: docker pushed sha256__{'a' * 64}: a digest, not a tag",
     )
-
-
-@pytest.mark.parametrize("name", OWN)
-def test_detection_picks_artifactory_for_every_fixture(name: str) -> None:
-    assert sources.detect(load(name), Context(name)) is artifactory.SOURCE
-
-
-def test_artifactory_never_claims_another_sources_payload() -> None:
-    claimed = []
-    for path in sorted([*DATA.glob("*.json"), *(DATA / "sources").glob("*/*.json")]):
-        if path.parent == HERE:
-            continue
-        data = json.loads(path.read_text())
-        for payload in data if isinstance(data, list) else [data]:
-            if isinstance(payload, dict) and artifactory.detect(payload):
-                claimed.append(path.name)
-    assert claimed == []
 
 
 @pytest.mark.parametrize(

@@ -21,14 +21,11 @@ from cdhelper.sources.base import Context, Parsed
 from sources.common import FIXTURES, loader
 from sources.common import parse as parse_document
 
-from helpers import DATA
-
 HERE = FIXTURES / "ecr"
 load = loader(HERE)
 PUSH = str(HERE / "push.json")
 DIGEST = "sha256:3c949327e32569aff0c532905dcb9626892e4c9b109be08027bb1e44f7f96518"
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web:v1.4.2"
-OWN = {p.name for p in HERE.glob("*.json")}
 
 
 def parse(payload: Any) -> Parsed:
@@ -101,29 +98,6 @@ def test_push_of_a_non_image_manifest_is_ignored() -> None:
     assert parse(payload).ignored == (
         "ecr: push of application/vnd.cncf.oras.artifact.manifest.v1+json: not an image manifest",
     )
-
-
-@pytest.mark.parametrize("name", sorted(OWN))
-def test_detection_picks_ecr_for_every_fixture(name: str) -> None:
-    assert sources.detect(load(name), Context(name)) is ecr.SOURCE
-
-
-def _foreign_payloads() -> list[tuple[str, Any]]:
-    """Every payload of the other sources' fixtures (a file may hold a list of them)."""
-    found: list[tuple[str, Any]] = []
-    files = [*DATA.glob("*.json"), *(DATA / "sources").glob("*/*.json")]
-    for path in sorted(files):
-        if path.parent == HERE:
-            continue
-        data = json.loads(path.read_text())
-        for payload in data if isinstance(data, list) else [data]:
-            found.append((str(path.relative_to(DATA)), payload))
-    return found
-
-
-def test_ecr_never_claims_another_sources_payload() -> None:
-    claimed = [name for name, p in _foreign_payloads() if isinstance(p, dict) and ecr.detect(p)]
-    assert claimed == []
 
 
 def _set(path: list[str], value: Any) -> Callable[[dict[str, Any]], None]:

@@ -20,8 +20,6 @@ from cdhelper.sources.base import Context, Parsed
 from sources.common import FIXTURES, loader
 from sources.common import parse as parse_document
 
-from helpers import DATA
-
 HERE = FIXTURES / "gar"
 load = loader(HERE)
 PUSH = str(HERE / "insert-tag.json")
@@ -29,7 +27,6 @@ HOST = "europe-west1-docker.pkg.dev"
 NAME = f"{HOST}/acme-prod/containers/shop/web"
 IMAGE = f"{NAME}:v1.4.2"
 DIGEST = "sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b"
-OWN = sorted(p.name for p in HERE.glob("*.json"))
 
 
 def parse(payload: Any) -> Parsed:
@@ -113,23 +110,6 @@ def test_digest_only_insert_reason_in_full() -> None:
     assert parse(load("insert-digest.json")).ignored == (
         f"gar: INSERT of {NAME}@{digest} without a tag",
     )
-
-
-@pytest.mark.parametrize("name", OWN)
-def test_detection_picks_gar_for_every_fixture(name: str) -> None:
-    assert sources.detect(load(name), Context(name)) is gar.SOURCE
-
-
-def test_gar_never_claims_another_sources_payload() -> None:
-    claimed = []
-    for path in sorted([*DATA.glob("*.json"), *(DATA / "sources").glob("*/*.json")]):
-        if path.parent == HERE:
-            continue
-        data = json.loads(path.read_text())
-        for payload in data if isinstance(data, list) else [data]:
-            if isinstance(payload, dict) and gar.detect(payload):
-                claimed.append(path.name)
-    assert claimed == []
 
 
 @pytest.mark.parametrize(

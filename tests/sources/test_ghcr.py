@@ -19,8 +19,6 @@ from cdhelper.sources import ghcr
 from cdhelper.sources.base import Context, Parsed
 from sources.common import FIXTURES, loader, parse
 
-from helpers import DATA
-
 HERE = FIXTURES / "ghcr"
 load = loader(HERE)
 INDEX = "sha256:f657c4e98e6f4f9651cdb5f52e1648a7d3e226aa9499c66c81fcfb1014dc3fd4"
@@ -31,27 +29,6 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 IMAGE = "ghcr.io/acme-corp/shop/api:v1.4.2"
 UNTAGGED = "no tag (a per-platform or untagged version)"
-# What other sources' payloads look like, by their distinctive keys.
-OTHERS: list[dict[str, Any]] = [
-    {"source": "aws.ecr", "detail-type": "ECR Image Action", "detail": {"action-type": "PUSH"}},
-    {"message": {"data": "e30=", "messageId": "1"}, "subscription": "projects/p/subscriptions/s"},
-    {"domain": "docker", "event_type": "pushed", "data": {"repo_key": "docker-local"}},
-]
-
-
-def payloads(path: Path) -> list[Any]:
-    """The webhook payloads of a data file (a payload or a list of them); none of inventories."""
-    data = json.loads(path.read_text())
-    items = data if isinstance(data, list) else [data]
-    return [p for p in items if isinstance(p, dict) and not ({"ID", "Spec"} <= p.keys())]
-
-
-MINE = sorted(HERE.glob("*.json"))
-FOREIGN = sorted(
-    p
-    for p in [*DATA.glob("*.json"), *DATA.glob("sources/*/*.json")]
-    if p.parent != HERE and not p.name.endswith("services.json")
-)
 
 
 def test_index_push_is_one_event_with_its_digest_and_media_type() -> None:
@@ -192,23 +169,6 @@ def test_tagged_platform_deliveries_collapse_into_the_index(tmp_path: Path) -> N
         paths[-1].write_text(json.dumps(payload))
     loaded = sources.load_events([str(p) for p in paths])
     assert [(e.digest, e.media_type) for e in loaded.events] == [(INDEX, OCI_INDEX)]
-
-
-@pytest.mark.parametrize("path", MINE, ids=lambda p: p.name)
-def test_detected_as_ghcr(path: Path) -> None:
-    for payload in payloads(path):
-        assert sources.detect(payload, Context("x")) is ghcr.SOURCE
-
-
-@pytest.mark.parametrize("path", FOREIGN, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_other_sources_payloads_are_not_ghcr(path: Path) -> None:
-    for payload in payloads(path):
-        assert not ghcr.detect(payload)
-
-
-@pytest.mark.parametrize("payload", OTHERS, ids=["ecr", "gar", "artifactory"])
-def test_other_sources_keys_are_not_ghcr(payload: dict[str, Any]) -> None:
-    assert not ghcr.detect(payload)
 
 
 def test_a_package_key_alone_is_not_ghcr() -> None:
