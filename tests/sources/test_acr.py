@@ -61,19 +61,6 @@ def test_tagged_platform_manifest_collapses_into_the_index(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
-    ("name", "reason"),
-    [
-        ("delete.json", "acr: delete: not a push"),
-        ("chart-push.json", "acr: chart_push: not a push"),
-        ("chart-delete.json", "acr: chart_delete: not a push"),
-    ],
-    ids=["delete", "chart-push", "chart-delete"],
-)
-def test_deliveries_that_deploy_nothing_say_why(name: str, reason: str) -> None:
-    assert parse(load(name)) == Parsed(events=(), ignored=(reason,))
-
-
-@pytest.mark.parametrize(
     ("mutate", "reason"),
     [
         (lambda p: p.update(action="quarantine"), "acr: quarantine: not a push"),
@@ -184,33 +171,6 @@ def test_bad_values_name_the_path(mutate: Callable[[Any], Any], message: str) ->
     with pytest.raises(InputError) as info:
         parse(payload)
     assert str(info.value).startswith(message)
-
-
-def test_cli_validate_names_the_source(runner: CliRunner) -> None:
-    result = runner.invoke(
-        cli, ["validate", str(HERE / "push.json"), str(HERE / "chart-push.json")]
-    )
-    assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [f"acr\t{IMAGE}\t{DIGEST}\t2026-11-30T04:22:01.343145Z"]
-    assert f"note: {HERE / 'chart-push.json'}: acr: chart_push: not a push" in result.stderr
-    assert "2 valid file(s), 1 push event(s)" in result.stderr
-
-
-def test_cli_validate_json(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["validate", "--format", "json", str(HERE / "push.json")])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [
-        {
-            "registry": "acmeshop.azurecr.io",
-            "repository": "shop/api",
-            "tag": "v1.2.0",
-            "source": "acr",
-            "image": IMAGE,
-            "digest": DIGEST,
-            "timestamp": "2026-11-30T04:22:01.343145Z",
-            "id": "cb8c3971-9adc-488b-8e8b-43cbb4974ff5",
-        }
-    ]
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -82,19 +81,6 @@ def test_image_name_is_not_trusted_for_the_path() -> None:
     payload["data"]["image_name"] = "something-else"
     [event] = parse(payload).events
     assert event.image.tagged == IMAGE
-
-
-@pytest.mark.parametrize(
-    ("name", "reason"),
-    [
-        ("deleted.json", "artifactory: docker deleted: not a push"),
-        ("promoted.json", "artifactory: docker promoted: not a push"),
-        ("artifact-deployed.json", "artifactory: artifact deployed: not a Docker tag push"),
-    ],
-    ids=["deleted", "promoted", "artifact-deployed"],
-)
-def test_valid_events_that_deploy_nothing_say_why(name: str, reason: str) -> None:
-    assert parse(load(name)) == Parsed(events=(), ignored=(reason,))
 
 
 def test_jfrogs_documented_sample_values_are_valid_for_other_events() -> None:
@@ -189,35 +175,6 @@ def test_schema_errors_name_the_json_path(change: Any, expected: str) -> None:
 
 
 # --- CLI ---------------------------------------------------------------------------------
-
-
-def test_validate_names_the_source(runner: CliRunner) -> None:
-    deleted = str(HERE / "deleted.json")
-    result = runner.invoke(cli, ["validate", PUSH, deleted])
-    assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [f"artifactory\t{IMAGE}\t{DIGEST}\t-"]
-    assert result.stderr.splitlines() == [
-        f"note: {deleted}: artifactory: docker deleted: not a push",
-        "2 valid file(s), 1 push event(s)",
-    ]
-
-
-def test_validate_json_with_registry_host(runner: CliRunner) -> None:
-    args = ["validate", "--format", "json", "--registry-host", "Registry.Example.com", NO_ORIGIN]
-    result = runner.invoke(cli, args)
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [
-        {
-            "registry": "registry.example.com",
-            "repository": "docker-local/shop/web",
-            "tag": "1.2.9",
-            "source": "artifactory",
-            "image": "registry.example.com/docker-local/shop/web:1.2.9",
-            "digest": DIGEST,
-            "timestamp": None,
-            "id": None,
-        }
-    ]
 
 
 def test_validate_without_a_host_asks_for_registry_host(runner: CliRunner) -> None:

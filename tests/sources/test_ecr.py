@@ -75,23 +75,6 @@ def test_china_regions_use_the_cn_domain() -> None:
     assert event.image.registry == "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"
 
 
-@pytest.mark.parametrize(
-    ("name", "reason"),
-    [
-        ("delete.json", "ecr: DELETE: not a push"),
-        ("push-failed.json", "ecr: PUSH: result FAILURE, not SUCCESS"),
-        ("push-untagged.json", "ecr: push of shop/web without a tag"),
-        ("archive.json", "ecr: UPDATE_STORAGE_CLASS: not a push"),
-        ("scan.json", "ecr: ECR Image Scan: not an image action"),
-        ("replication.json", "ecr: ECR Replication Action: not an image action"),
-        ("pull-through-cache.json", "ecr: ECR Pull Through Cache Action: not an image action"),
-    ],
-    ids=["delete", "failed", "untagged", "archive", "scan", "replication", "pull-through-cache"],
-)
-def test_valid_events_that_deploy_nothing_say_why(name: str, reason: str) -> None:
-    assert parse(load(name)) == Parsed(events=(), ignored=(reason,))
-
-
 def test_push_of_a_non_image_manifest_is_ignored() -> None:
     payload = load("push.json")
     payload["detail"]["manifest-media-type"] = "application/vnd.cncf.oras.artifact.manifest.v1+json"
@@ -205,33 +188,6 @@ def test_a_list_of_events_keeps_the_pushes(tmp_path: Path) -> None:
 
 
 # --- CLI ---------------------------------------------------------------------------------
-
-
-def test_validate_names_the_source(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["validate", PUSH, str(HERE / "delete.json")])
-    assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [f"ecr\t{IMAGE}\t{DIGEST}\t2026-11-28T14:03:27.000000Z"]
-    assert result.stderr.splitlines() == [
-        f"note: {HERE / 'delete.json'}: ecr: DELETE: not a push",
-        "2 valid file(s), 1 push event(s)",
-    ]
-
-
-def test_validate_json(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["validate", "--format", "json", PUSH])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [
-        {
-            "registry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-            "repository": "shop/web",
-            "tag": "v1.4.2",
-            "source": "ecr",
-            "image": IMAGE,
-            "digest": DIGEST,
-            "timestamp": "2026-11-28T14:03:27.000000Z",
-            "id": "4f5ec4d5-4de4-7aad-a046-56d5cfe1df0e",
-        }
-    ]
 
 
 def test_validate_reports_a_bad_payload_by_path(runner: CliRunner, tmp_path: Path) -> None:

@@ -90,29 +90,6 @@ def test_a_bare_tag_names_the_digests_image() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "reason"),
-    [
-        ("insert-digest.json", f"gar: INSERT of {NAME}@sha256:8f1c9a1e6b7d"),
-        ("delete-tag.json", "gar: DELETE: not a push"),
-        ("delete-digest.json", "gar: DELETE: not a push"),
-    ],
-    ids=["digest-only-insert", "delete-tag", "delete-digest"],
-)
-def test_valid_notifications_that_deploy_nothing_say_why(name: str, reason: str) -> None:
-    parsed = parse(load(name))
-    assert parsed.events == ()
-    [why] = parsed.ignored
-    assert why.startswith(reason)
-
-
-def test_digest_only_insert_reason_in_full() -> None:
-    digest = "sha256:8f1c9a1e6b7d2c3a4f5e6d7c8b9a0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8"
-    assert parse(load("insert-digest.json")).ignored == (
-        f"gar: INSERT of {NAME}@{digest} without a tag",
-    )
-
-
-@pytest.mark.parametrize(
     ("data", "expected"),
     [
         ("not base64!", "gar.json: $.message.data: not valid base64"),
@@ -261,34 +238,6 @@ def test_bad_publish_time_is_an_input_error() -> None:
 
 
 # --- CLI ---------------------------------------------------------------------------------
-
-
-def test_validate_names_the_source(runner: CliRunner) -> None:
-    delete = str(HERE / "delete-tag.json")
-    result = runner.invoke(cli, ["validate", PUSH, delete])
-    assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [f"gar\t{IMAGE}\t{DIGEST}\t2026-11-28T14:03:27.412000Z"]
-    assert result.stderr.splitlines() == [
-        f"note: {delete}: gar: DELETE: not a push",
-        "2 valid file(s), 1 push event(s)",
-    ]
-
-
-def test_validate_json(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["validate", "--format", "json", PUSH])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [
-        {
-            "registry": HOST,
-            "repository": "acme-prod/containers/shop/web",
-            "tag": "v1.4.2",
-            "source": "gar",
-            "image": IMAGE,
-            "digest": DIGEST,
-            "timestamp": "2026-11-28T14:03:27.412000Z",
-            "id": "13296573744391582",
-        }
-    ]
 
 
 def test_validate_reports_bad_data_without_a_traceback(runner: CliRunner, tmp_path: Path) -> None:

@@ -57,28 +57,6 @@ def test_legacy_registry_package_event() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "reason"),
-    [
-        (
-            "package-published-platform-amd64.json",
-            f"ghcr: ghcr.io/acme-corp/shop/api@{AMD64}: {UNTAGGED}",
-        ),
-        (
-            "package-published-platform-arm64.json",
-            f"ghcr: ghcr.io/acme-corp/shop/api@{ARM64}: {UNTAGGED}",
-        ),
-        (
-            "package-published-npm.json",
-            "ghcr: npm package 'shop-client': not a container image",
-        ),
-    ],
-    ids=["platform-amd64", "platform-arm64", "npm"],
-)
-def test_deliveries_that_deploy_nothing_say_why(name: str, reason: str) -> None:
-    assert parse(load(name)) == Parsed(events=(), ignored=(reason,))
-
-
-@pytest.mark.parametrize(
     ("mutate", "reason"),
     [
         (lambda p: p.update(action="deleted"), "ghcr: deleted: not a publish"),
@@ -253,43 +231,6 @@ def test_bad_values_name_the_path(mutate: Callable[[Any], Any], message: str) ->
     with pytest.raises(InputError) as info:
         parse(payload)
     assert str(info.value).startswith(message)
-
-
-def test_cli_validate_names_the_source(runner: CliRunner) -> None:
-    result = runner.invoke(
-        cli,
-        [
-            "validate",
-            str(HERE / "package-published-index.json"),
-            str(HERE / "package-published-npm.json"),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [f"ghcr\t{IMAGE}\t{INDEX}\t-"]
-    assert (
-        f"note: {HERE / 'package-published-npm.json'}: "
-        "ghcr: npm package 'shop-client': not a container image"
-    ) in result.stderr
-    assert "2 valid file(s), 1 push event(s)" in result.stderr
-
-
-def test_cli_validate_json(runner: CliRunner) -> None:
-    result = runner.invoke(
-        cli, ["validate", "--format", "json", str(HERE / "package-published-index.json")]
-    )
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [
-        {
-            "registry": "ghcr.io",
-            "repository": "acme-corp/shop/api",
-            "tag": "v1.4.2",
-            "source": "ghcr",
-            "image": IMAGE,
-            "digest": INDEX,
-            "timestamp": None,
-            "id": None,
-        }
-    ]
 
 
 @pytest.mark.parametrize(

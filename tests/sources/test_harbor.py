@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +14,7 @@ from cdhelper import sources
 from cdhelper.cli import cli
 from cdhelper.errors import InputError
 from cdhelper.sources import harbor
-from cdhelper.sources.base import Context, Parsed
+from cdhelper.sources.base import Context
 from sources.common import FIXTURES, loader, parse
 
 HERE = FIXTURES / "harbor"
@@ -47,23 +46,6 @@ def test_cloudevents_format_push() -> None:
 
 
 UNTAGGED = f"push of harbor.example.com/shop/api@{AMD64} without a tag"
-
-
-@pytest.mark.parametrize(
-    ("name", "reason"),
-    [
-        ("push-artifact-untagged.json", f"harbor: $.event_data.resources[0]: {UNTAGGED}"),
-        ("pull-artifact.json", "harbor: PULL_ARTIFACT: not a push"),
-        ("delete-artifact.json", "harbor: DELETE_ARTIFACT: not a push"),
-        ("scanning-completed.json", "harbor: SCANNING_COMPLETED: not a push"),
-        ("quota-exceed.json", "harbor: QUOTA_EXCEED: not a push"),
-        ("replication.json", "harbor: REPLICATION: not a push"),
-        ("cloudevents-artifact-deleted.json", "harbor: harbor.artifact.deleted: not a push"),
-    ],
-    ids=["untagged", "pull", "delete", "scan", "quota", "replication", "cloudevents-delete"],
-)
-def test_deliveries_that_deploy_nothing_say_why(name: str, reason: str) -> None:
-    assert parse(load(name)) == Parsed(events=(), ignored=(reason,))
 
 
 def test_an_empty_tag_deploys_nothing() -> None:
@@ -237,49 +219,6 @@ def test_bad_values_name_the_path(name: str, mutate: Callable[[Any], Any], messa
     with pytest.raises(InputError) as info:
         parse(payload)
     assert str(info.value).startswith(message)
-
-
-def test_cli_validate_names_the_source(runner: CliRunner) -> None:
-    result = runner.invoke(
-        cli,
-        [
-            "validate",
-            str(HERE / "push-artifact.json"),
-            str(HERE / "cloudevents-artifact-pushed.json"),
-            str(HERE / "delete-artifact.json"),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert (
-        result.stdout.splitlines()
-        == [
-            f"harbor\t{IMAGE}\t{DIGEST}\t2026-11-30T04:22:31.000000Z",
-        ]
-        * 2
-    )
-    assert (
-        f"note: {HERE / 'delete-artifact.json'}: harbor: DELETE_ARTIFACT: not a push"
-    ) in result.stderr
-    assert "3 valid file(s), 2 push event(s)" in result.stderr
-
-
-def test_cli_validate_json(runner: CliRunner) -> None:
-    result = runner.invoke(
-        cli, ["validate", "--format", "json", str(HERE / "cloudevents-artifact-pushed.json")]
-    )
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [
-        {
-            "registry": "harbor.example.com",
-            "repository": "shop/api",
-            "tag": "v2.3.0",
-            "source": "harbor",
-            "image": IMAGE,
-            "digest": DIGEST,
-            "timestamp": "2026-11-30T04:22:31.000000Z",
-            "id": "4b2f89a6-548d-4c12-9993-8f82d1ec4c84",
-        }
-    ]
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -140,35 +139,6 @@ def test_bad_tags_name_the_path(tags: Any, message: str) -> None:
     with pytest.raises(InputError) as info:
         parse(payload)
     assert str(info.value).startswith(message)
-
-
-def test_cli_validate_names_the_source(runner: CliRunner) -> None:
-    result = runner.invoke(
-        cli, ["validate", str(HERE / "repo-push.json"), str(HERE / "repo-push-legacy.json")]
-    )
-    assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [
-        f"quay\t{IMAGE}\t-\t-",
-        "quay\tquay.io/acme/shop-api:v3.0.0\t-\t-",
-    ]
-    assert "2 valid file(s), 2 push event(s)" in result.stderr
-
-
-def test_cli_validate_json(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["validate", "--format", "json", str(HERE / "repo-push.json")])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [
-        {
-            "registry": "quay.io",
-            "repository": "acme/shop-api",
-            "tag": "v3.1.0",
-            "source": "quay",
-            "image": IMAGE,
-            "digest": None,
-            "timestamp": None,
-            "id": None,
-        }
-    ]
 
 
 def test_cli_plan_against_swarmpit_inventory(runner: CliRunner) -> None:
