@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from cdhelper import sources
@@ -18,7 +17,6 @@ from sources.common import parse as parse_document
 
 HERE = FIXTURES / "artifactory"
 load = loader(HERE)
-PUSH = str(HERE / "pushed.json")
 NO_ORIGIN = str(HERE / "pushed-no-origin.json")
 DIGEST = "sha256:b416d974092956b84d9f333ec6efcd579533a0ee07195de6257c315a67a32202"
 IMAGE = "acme.jfrog.io/docker-local/shop/web:1.2.9"
@@ -185,25 +183,3 @@ def test_validate_without_a_host_asks_for_registry_host(runner: CliRunner) -> No
         "pass --registry-host HOST"
     )
     assert "Traceback" not in result.output
-
-
-@pytest.mark.parametrize("inventory", ["swarmpit-services.json", "docker-engine-services.json"])
-def test_plan_with_registry_host_redeploys_the_service(runner: CliRunner, inventory: str) -> None:
-    path = str(HERE / "inventories" / inventory)
-    args = ["plan", "--event", NO_ORIGIN, "--registry-host", "acme.jfrog.io", "--inventory", path]
-    result = runner.invoke(cli, args)
-    assert result.exit_code == 0, result.output
-    data = yaml.safe_load(result.stdout)
-    [action] = data["actions"]
-    assert action["service"]["name"] == "shop_web"
-    assert action["image"] == IMAGE
-    assert action["target_digest"] == DIGEST
-    assert action["reason"] == "tag 1.2.9 pushed as sha256:b416d9740929 via artifactory"
-    assert [e["source"] for e in data["events"]] == ["artifactory"]
-
-
-def test_plan_from_jpd_origin(runner: CliRunner) -> None:
-    path = str(HERE / "inventories" / "docker-engine-services.json")
-    result = runner.invoke(cli, ["plan", "--event", PUSH, "--inventory", path])
-    assert result.exit_code == 0, result.output
-    assert [a["image"] for a in yaml.safe_load(result.stdout)["actions"]] == [IMAGE]

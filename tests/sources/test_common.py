@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from cdhelper import sources
@@ -454,3 +455,133 @@ def test_validate_all_of_a_sources_fixtures_at_once(runner: CliRunner, source: s
         *(f"note: {f.path}: {reason}" for f in fixtures for reason in f.ignored),
         f"{len(fixtures)} valid file(s), {events} push event(s)",
     ]
+
+
+# --- plan ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """``plan --event <source>/<fixture>`` against one of data/sources/<source>/inventories/:
+    the one service it redeploys, and why."""
+
+    event: str  # <source>/<fixture>
+    inventory: str  # swarmpit or docker-engine: <inventory>-services.json
+    service: str
+    image: str
+    current: str  # the digest the service runs
+    target: str | None  # the digest it is to run; None where the webhook gives none
+    reason: str
+    options: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.event}-{self.inventory}"
+
+
+def on_both(
+    event: str,
+    services: tuple[str, str],
+    image: str,
+    current: str,
+    target: str,
+    reason: str,
+    options: tuple[str, ...] = (),
+) -> list[Plan]:
+    """The same redeploy planned from the Swarmpit and from the Docker Engine inventory."""
+    swarmpit, docker_engine = services
+    return [
+        Plan(event, "swarmpit", swarmpit, image, current, target, reason, options),
+        Plan(event, "docker-engine", docker_engine, image, current, target, reason, options),
+    ]
+
+
+ONES = "sha256:" + "1" * 64
+NINES = "sha256:" + "9" * 64
+PLANS = [
+    *on_both(
+        "acr/push.json",
+        ("prod_acr", "acr_api"),
+        "acmeshop.azurecr.io/shop/api:v1.2.0",
+        ONES,
+        ACR_DIGEST,
+        "tag v1.2.0 pushed as sha256:886a849a34e7 via acr",
+    ),
+    *on_both(
+        "artifactory/pushed-no-origin.json",
+        ("shop_web", "shop_web"),
+        "acme.jfrog.io/docker-local/shop/web:1.2.9",
+        NINES,
+        ART_DIGEST,
+        "tag 1.2.9 pushed as sha256:b416d9740929 via artifactory",
+        options=("--registry-host", "acme.jfrog.io"),
+    ),
+    Plan(
+        "artifactory/pushed.json",
+        "docker-engine",
+        "shop_web",
+        "acme.jfrog.io/docker-local/shop/web:1.2.9",
+        NINES,
+        ART_DIGEST,
+        "tag 1.2.9 pushed as sha256:b416d9740929 via artifactory",
+    ),
+    *on_both(
+        "ecr/push.json",
+        ("shop_web", "shop_web"),
+        f"{ECR_HOST}/shop/web:v1.4.2",
+        NINES,
+        ECR_DIGEST,
+        "tag v1.4.2 pushed as sha256:3c949327e325 via ecr",
+    ),
+    *on_both(
+        "gar/insert-tag.json",
+        ("shop_web", "shop_web"),
+        f"{GAR_HOST}/acme-prod/containers/shop/web:v1.4.2",
+        NINES,
+        GAR_DIGEST,
+        "tag v1.4.2 pushed as sha256:6c3c624b58db via gar",
+    ),
+    *on_both(
+        "ghcr/package-published-index.json",
+        ("prod_ghcr", "ghcr_api"),
+        "ghcr.io/acme-corp/shop/api:v1.4.2",
+        ONES,
+        GHCR_INDEX,
+        "tag v1.4.2 pushed as sha256:f657c4e98e6f via ghcr",
+    ),
+    *on_both(
+        "harbor/push-multiarch-storm.json",
+        ("prod_harbor", "harbor_api"),
+        "harbor.example.com/shop/api:v2.3.0",
+        ONES,
+        HARBOR_DIGEST,
+        "tag v2.3.0 pushed as sha256:185ae08f598e via harbor",
+    ),
+    # Quay gives no digest: the Swarmpit backend deploys the tag. (The Docker Engine one asks
+    # the registry for it first: test_quay.py.)
+    Plan(
+        "quay/repo-push.json",
+        "swarmpit",
+        "prod_quay",
+        "quay.io/acme/shop-api:v3.1.0",
+        ONES,
+        None,
+        "tag v3.1.0 pushed (the webhook gives no digest) via quay",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", PLANS, ids=str)
+def test_plan_redeploys_the_service_that_follows_the_tag(runner: CliRunner, case: Plan) -> None:
+    source = case.event.split("/")[0]
+    inventory = FIXTURES / source / "inventories" / f"{case.inventory}-services.json"
+    args = ["plan", "--event", str(FIXTURES / case.event), *case.options]
+    result = runner.invoke(cli, [*args, "--inventory", str(inventory)])
+    assert result.exit_code == 0, result.output
+    plan = yaml.safe_load(result.stdout)
+    actions = [
+        (a["service"]["name"], a["image"], a["current_digest"], a["target_digest"], a["reason"])
+        for a in plan["actions"]
+    ]
+    assert actions == [(case.service, case.image, case.current, case.target, case.reason)]
+    assert [e["source"] for e in plan["events"]] == [source]
+    assert result.stderr == "1 to redeploy, 0 skipped\n"

@@ -23,7 +23,6 @@ from sources.common import parse as parse_document
 
 HERE = FIXTURES / "ecr"
 load = loader(HERE)
-PUSH = str(HERE / "push.json")
 DIGEST = "sha256:3c949327e32569aff0c532905dcb9626892e4c9b109be08027bb1e44f7f96518"
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web:v1.4.2"
 
@@ -200,22 +199,6 @@ def test_validate_reports_a_bad_payload_by_path(runner: CliRunner, tmp_path: Pat
     assert f"error: {bad}: not a valid Amazon ECR event via EventBridge\n" in result.stderr
     assert "  - $.detail[\"image-digest\"]: 'sha256:nope' does not match" in result.stderr
     assert "Traceback" not in result.output
-
-
-@pytest.mark.parametrize("inventory", ["swarmpit-services.json", "docker-engine-services.json"])
-def test_plan_redeploys_the_service_that_follows_the_tag(runner: CliRunner, inventory: str) -> None:
-    result = runner.invoke(
-        cli, ["plan", "--event", PUSH, "--inventory", str(HERE / "inventories" / inventory)]
-    )
-    assert result.exit_code == 0, result.output
-    data = yaml.safe_load(result.stdout)
-    [action] = data["actions"]
-    assert action["service"]["name"] == "shop_web"
-    assert action["image"] == IMAGE
-    assert action["target_digest"] == DIGEST
-    assert action["current_digest"] == "sha256:" + "9" * 64
-    assert action["reason"] == "tag v1.4.2 pushed as sha256:3c949327e325 via ecr"
-    assert [e["source"] for e in data["events"]] == ["ecr"]
 
 
 def test_plan_from_an_ignored_event_has_nothing_to_do(runner: CliRunner) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from cdhelper import sources
@@ -22,7 +21,6 @@ from sources.common import parse as parse_document
 
 HERE = FIXTURES / "gar"
 load = loader(HERE)
-PUSH = str(HERE / "insert-tag.json")
 HOST = "europe-west1-docker.pkg.dev"
 NAME = f"{HOST}/acme-prod/containers/shop/web"
 IMAGE = f"{NAME}:v1.4.2"
@@ -251,17 +249,3 @@ def test_validate_reports_bad_data_without_a_traceback(runner: CliRunner, tmp_pa
         "0 valid file(s), 0 push event(s)",
         f"error: {bad}: $.message.data: not valid base64",
     ]
-
-
-@pytest.mark.parametrize("inventory", ["swarmpit-services.json", "docker-engine-services.json"])
-def test_plan_redeploys_the_service_that_follows_the_tag(runner: CliRunner, inventory: str) -> None:
-    path = str(HERE / "inventories" / inventory)
-    result = runner.invoke(cli, ["plan", "--event", PUSH, "--inventory", path])
-    assert result.exit_code == 0, result.output
-    data = yaml.safe_load(result.stdout)
-    [action] = data["actions"]
-    assert action["service"]["name"] == "shop_web"
-    assert action["image"] == IMAGE
-    assert action["target_digest"] == DIGEST
-    assert action["reason"] == "tag v1.4.2 pushed as sha256:6c3c624b58db via gar"
-    assert [e["source"] for e in data["events"]] == ["gar"]

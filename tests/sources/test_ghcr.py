@@ -9,11 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from click.testing import CliRunner
 
 from cdhelper import sources
-from cdhelper.cli import cli
 from cdhelper.errors import InputError
 from cdhelper.sources import ghcr
 from cdhelper.sources.base import Context, Parsed
@@ -231,30 +228,3 @@ def test_bad_values_name_the_path(mutate: Callable[[Any], Any], message: str) ->
     with pytest.raises(InputError) as info:
         parse(payload)
     assert str(info.value).startswith(message)
-
-
-@pytest.mark.parametrize(
-    ("inventory", "service"),
-    [("swarmpit-services.json", "prod_ghcr"), ("docker-engine-services.json", "ghcr_api")],
-    ids=["swarmpit", "docker-engine"],
-)
-def test_cli_plan_redeploys_the_service_that_follows_the_tag(
-    runner: CliRunner, inventory: str, service: str
-) -> None:
-    result = runner.invoke(
-        cli,
-        [
-            "plan",
-            "--event",
-            str(HERE / "package-published-index.json"),
-            "--inventory",
-            str(HERE / "inventories" / inventory),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    plan = yaml.safe_load(result.stdout)
-    assert [(a["service"]["name"], a["target_digest"]) for a in plan["actions"]] == [
-        (service, INDEX)
-    ]
-    assert plan["events"][0]["source"] == "ghcr"
-    assert result.stderr == "1 to redeploy, 0 skipped\n"

@@ -7,11 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import yaml
-from click.testing import CliRunner
 
 from cdhelper import sources
-from cdhelper.cli import cli
 from cdhelper.errors import InputError
 from cdhelper.sources import harbor
 from cdhelper.sources.base import Context
@@ -219,30 +216,3 @@ def test_bad_values_name_the_path(name: str, mutate: Callable[[Any], Any], messa
     with pytest.raises(InputError) as info:
         parse(payload)
     assert str(info.value).startswith(message)
-
-
-@pytest.mark.parametrize(
-    ("inventory", "service"),
-    [("swarmpit-services.json", "prod_harbor"), ("docker-engine-services.json", "harbor_api")],
-    ids=["swarmpit", "docker-engine"],
-)
-def test_cli_plan_redeploys_the_service_that_follows_the_tag(
-    runner: CliRunner, inventory: str, service: str
-) -> None:
-    result = runner.invoke(
-        cli,
-        [
-            "plan",
-            "--event",
-            str(HERE / "push-multiarch-storm.json"),
-            "--inventory",
-            str(HERE / "inventories" / inventory),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    plan = yaml.safe_load(result.stdout)
-    assert [(a["service"]["name"], a["target_digest"]) for a in plan["actions"]] == [
-        (service, DIGEST)
-    ]
-    assert [e["source"] for e in plan["events"]] == ["harbor"]
-    assert result.stderr == "1 to redeploy, 0 skipped\n"

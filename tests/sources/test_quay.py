@@ -141,23 +141,6 @@ def test_bad_tags_name_the_path(tags: Any, message: str) -> None:
     assert str(info.value).startswith(message)
 
 
-def test_cli_plan_against_swarmpit_inventory(runner: CliRunner) -> None:
-    result = runner.invoke(
-        cli,
-        [
-            "plan",
-            "--event",
-            str(HERE / "repo-push.json"),
-            "--inventory",
-            str(HERE / "inventories" / "swarmpit-services.json"),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    plan = yaml.safe_load(result.stdout)
-    assert [(a["service"]["name"], a["image"]) for a in plan["actions"]] == [("prod_quay", IMAGE)]
-    assert plan["events"][0]["source"] == "quay"
-
-
 def test_cli_plan_against_docker_engine_inventory_resolves_the_digest(
     runner: CliRunner, requests_mock: requests_mock.Mocker
 ) -> None:
