@@ -18,7 +18,6 @@ from sources.common import parse as parse_document
 HERE = FIXTURES / "artifactory"
 load = loader(HERE)
 NO_ORIGIN = str(HERE / "pushed-no-origin.json")
-DIGEST = "sha256:b416d974092956b84d9f333ec6efcd579533a0ee07195de6257c315a67a32202"
 IMAGE = "acme.jfrog.io/docker-local/shop/web:1.2.9"
 NO_HOST = (
     "art.json: $: the payload does not say the registry host (no jpd_origin): "
@@ -28,30 +27,6 @@ NO_HOST = (
 
 def parse(payload: Any, registry_host: str | None = None) -> Parsed:
     return parse_document(payload, "art.json", registry_host)
-
-
-def test_pushed_is_one_event_on_the_jpd_origin_host_by_repository_path() -> None:
-    parsed = parse(load("pushed.json"))
-    [event] = parsed.events
-    assert parsed.ignored == ()
-    assert event.source == "artifactory"
-    assert event.image.tagged == IMAGE
-    assert (event.image.registry, event.image.repository, event.image.tag) == (
-        "acme.jfrog.io",
-        "docker-local/shop/web",
-        "1.2.9",
-    )
-    assert event.digest == DIGEST
-    assert (event.timestamp, event.event_id, event.media_type) == (None, None, None)
-
-
-def test_multi_arch_push_is_the_index() -> None:
-    [event] = parse(load("pushed-multiarch.json")).events
-    assert event.image.tagged == "acme.jfrog.io/docker-local/shop/web:1.3.0"
-    assert event.digest == (
-        "sha256:35c4a2c15539c6c1e4e5fa4e554dac323ad0107d8eb5c582d6ff386b383b7dce"
-    )
-    assert event.is_index
 
 
 def test_without_jpd_origin_the_host_must_be_given() -> None:

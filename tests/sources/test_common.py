@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,46 +96,69 @@ def test_a_sources_distinctive_keys_are_claimed_by_it_only(
 # --- what each fixture deploys ------------------------------------------------------------
 
 
-def pushed(
-    source: str,
-    registry: str,
-    repository: str,
-    tag: str,
-    digest: str | None,
-    timestamp: str | None = None,
-    event_id: str | None = None,
-) -> dict[str, Any]:
-    """A push event as ``validate --format json`` prints it."""
-    return {
-        "registry": registry,
-        "repository": repository,
-        "tag": tag,
-        "source": source,
-        "image": f"{registry}/{repository}:{tag}",
-        "digest": digest,
-        "timestamp": timestamp,
-        "id": event_id,
-    }
+@dataclass(frozen=True)
+class Pushed:
+    """A push event a fixture must give."""
+
+    source: str
+    registry: str
+    repository: str
+    tag: str
+    digest: str | None
+    timestamp: str | None = None  # as validate prints it: RFC 3339, UTC, microseconds
+    event_id: str | None = None
+    media_type: str | None = None
+    is_index: bool = False
+
+    @property
+    def image(self) -> str:
+        return f"{self.registry}/{self.repository}:{self.tag}"
+
+    def json(self) -> dict[str, Any]:
+        """The event as ``validate --format json`` prints it."""
+        return {
+            "registry": self.registry,
+            "repository": self.repository,
+            "tag": self.tag,
+            "source": self.source,
+            "image": self.image,
+            "digest": self.digest,
+            "timestamp": self.timestamp,
+            "id": self.event_id,
+        }
+
+    def tsv(self) -> str:
+        """The line ``validate`` prints for the event: source, image, digest, time (or -)."""
+        return "\t".join([self.source, self.image, self.digest or "-", self.timestamp or "-"])
 
 
 @dataclass(frozen=True)
 class Fixture:
-    """A payload file of data/sources/<source>/ and all that ``validate`` must make of it."""
+    """A payload file of data/sources/<source>/ and all that cdhelper must make of it."""
 
     source: str
     name: str
-    events: tuple[dict[str, Any], ...] = ()  # its push events, in order
+    events: tuple[Pushed, ...] = ()  # its push events, in order
     ignored: tuple[str, ...] = ()  # why (parts of) it deploy nothing, in order
-    options: tuple[str, ...] = ()  # what validate needs besides the file
+    registry_host: str | None = None  # --registry-host, for a payload that cannot say it
 
     @property
     def path(self) -> Path:
         return FIXTURES / self.source / self.name
 
+    @property
+    def options(self) -> list[str]:
+        """What validate needs besides the file."""
+        return ["--registry-host", self.registry_host] if self.registry_host else []
+
     def __str__(self) -> str:
         return f"{self.source}/{self.name}"
 
 
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 ACR_DIGEST = "sha256:886a849a34e72f7b78551ea6af6fcae2fbcd3ef2266daed9c4f5e5629cee5b3e"
 ACR_INDEX = "sha256:6e556548fdadd07bfeeb0d6b99f2f2edc858aeb045f12bf83135607c75286053"
 ACR_AMD64 = "sha256:6483497403d3bbd5fa59898934d9be547b707a8496eb4a6b44a1f9b7929f0dfc"
@@ -161,14 +185,16 @@ FIXTURE_TABLE = [
         "acr",
         "push.json",
         events=(
-            pushed(
+            Pushed(
                 "acr",
                 "acmeshop.azurecr.io",
                 "shop/api",
                 "v1.2.0",
                 ACR_DIGEST,
+                # ACR stamps nanoseconds; Python keeps microseconds.
                 "2026-11-30T04:22:01.343145Z",
                 "cb8c3971-9adc-488b-8e8b-43cbb4974ff5",
+                DOCKER_MANIFEST,
             ),
         ),
     ),
@@ -176,7 +202,7 @@ FIXTURE_TABLE = [
         "acr",
         "push-multiarch-storm.json",
         events=(
-            pushed(
+            Pushed(
                 "acr",
                 "acmeshop.azurecr.io",
                 "shop/api",
@@ -184,6 +210,8 @@ FIXTURE_TABLE = [
                 ACR_INDEX,
                 "2026-11-30T04:30:11.884512Z",
                 "9a8b7c6d-5e4f-4321-8fed-cba987654321",
+                OCI_INDEX,
+                is_index=True,
             ),
         ),
         ignored=(f"acr: push of shop/api@{ACR_AMD64} without a tag",),
@@ -196,25 +224,33 @@ FIXTURE_TABLE = [
         "artifactory",
         "pushed.json",
         events=(
-            pushed("artifactory", "acme.jfrog.io", "docker-local/shop/web", "1.2.9", ART_DIGEST),
+            Pushed("artifactory", "acme.jfrog.io", "docker-local/shop/web", "1.2.9", ART_DIGEST),
         ),
     ),
     Fixture(
         "artifactory",
         "pushed-multiarch.json",
         events=(
-            pushed("artifactory", "acme.jfrog.io", "docker-local/shop/web", "1.3.0", ART_INDEX),
+            Pushed(
+                "artifactory",
+                "acme.jfrog.io",
+                "docker-local/shop/web",
+                "1.3.0",
+                ART_INDEX,
+                media_type=DOCKER_LIST,
+                is_index=True,
+            ),
         ),
     ),
     Fixture(
         "artifactory",
         "pushed-no-origin.json",
         events=(
-            pushed(
+            Pushed(
                 "artifactory", "registry.example.com", "docker-local/shop/web", "1.2.9", ART_DIGEST
             ),
         ),
-        options=("--registry-host", "Registry.Example.com"),
+        registry_host="Registry.Example.com",
     ),
     Fixture("artifactory", "deleted.json", ignored=("artifactory: docker deleted: not a push",)),
     Fixture("artifactory", "promoted.json", ignored=("artifactory: docker promoted: not a push",)),
@@ -228,7 +264,7 @@ FIXTURE_TABLE = [
         "ecr",
         "push.json",
         events=(
-            pushed(
+            Pushed(
                 "ecr",
                 ECR_HOST,
                 "shop/web",
@@ -236,6 +272,7 @@ FIXTURE_TABLE = [
                 ECR_DIGEST,
                 "2026-11-28T14:03:27.000000Z",
                 "4f5ec4d5-4de4-7aad-a046-56d5cfe1df0e",
+                OCI_MANIFEST,
             ),
         ),
     ),
@@ -257,7 +294,7 @@ FIXTURE_TABLE = [
         "gar",
         "insert-tag.json",
         events=(
-            pushed(
+            Pushed(
                 "gar",
                 GAR_HOST,
                 "acme-prod/containers/shop/web",
@@ -272,7 +309,7 @@ FIXTURE_TABLE = [
         "gar",
         "gcr-insert-tag.json",
         events=(
-            pushed(
+            Pushed(
                 "gar",
                 "gcr.io",
                 "acme-prod/web",
@@ -296,12 +333,32 @@ FIXTURE_TABLE = [
     Fixture(
         "ghcr",
         "package-published-index.json",
-        events=(pushed("ghcr", "ghcr.io", "acme-corp/shop/api", "v1.4.2", GHCR_INDEX),),
+        # GitHub leaves version times at 0001-01-01 and sends no delivery id in the body.
+        events=(
+            Pushed(
+                "ghcr",
+                "ghcr.io",
+                "acme-corp/shop/api",
+                "v1.4.2",
+                GHCR_INDEX,
+                media_type=OCI_INDEX,
+                is_index=True,
+            ),
+        ),
     ),
     Fixture(
         "ghcr",
         "registry-package-updated.json",
-        events=(pushed("ghcr", "ghcr.io", "acme-corp/shop/api", "latest", GHCR_LEGACY),),
+        events=(
+            Pushed(
+                "ghcr",
+                "ghcr.io",
+                "acme-corp/shop/api",
+                "latest",
+                GHCR_LEGACY,
+                media_type=DOCKER_MANIFEST,
+            ),
+        ),
     ),
     Fixture(
         "ghcr",
@@ -318,12 +375,12 @@ FIXTURE_TABLE = [
         "package-published-npm.json",
         ignored=("ghcr: npm package 'shop-client': not a container image",),
     ),
-    # harbor
+    # harbor: never says the media type; the Default format has no event id
     Fixture(
         "harbor",
         "push-artifact.json",
         events=(
-            pushed(
+            Pushed(
                 "harbor", "harbor.example.com", "shop/api", "v2.3.0", HARBOR_DIGEST, HARBOR_TIME
             ),
         ),
@@ -332,7 +389,7 @@ FIXTURE_TABLE = [
         "harbor",
         "cloudevents-artifact-pushed.json",
         events=(
-            pushed(
+            Pushed(
                 "harbor",
                 "harbor.example.com",
                 "shop/api",
@@ -347,7 +404,7 @@ FIXTURE_TABLE = [
         "harbor",
         "push-multiarch-storm.json",
         events=(
-            pushed(
+            Pushed(
                 "harbor", "harbor.example.com", "shop/api", "v2.3.0", HARBOR_DIGEST, HARBOR_TIME
             ),
         ),
@@ -378,27 +435,28 @@ FIXTURE_TABLE = [
         "cloudevents-artifact-deleted.json",
         ignored=("harbor: harbor.artifact.deleted: not a push",),
     ),
-    # quay: no digest, no time, no id
+    # quay: sends no digest, no time, no id and no media type
     Fixture(
         "quay",
         "repo-push.json",
-        events=(pushed("quay", "quay.io", "acme/shop-api", "v3.1.0", None),),
+        events=(Pushed("quay", "quay.io", "acme/shop-api", "v3.1.0", None),),
     ),
     Fixture(
         "quay",
         "repo-push-test-notification.json",
         events=(
-            pushed("quay", "quay.internal.example.com:8443", "acme/shop-api", "latest", None),
-            pushed("quay", "quay.internal.example.com:8443", "acme/shop-api", "foo", None),
+            Pushed("quay", "quay.internal.example.com:8443", "acme/shop-api", "latest", None),
+            Pushed("quay", "quay.internal.example.com:8443", "acme/shop-api", "foo", None),
         ),
     ),
     Fixture(
         "quay",
         "repo-push-legacy.json",
-        events=(pushed("quay", "quay.io", "acme/shop-api", "v3.0.0", None),),
+        events=(Pushed("quay", "quay.io", "acme/shop-api", "v3.0.0", None),),
     ),
 ]
 IGNORED = [f for f in FIXTURE_TABLE if not f.events]
+PUSHES = [f for f in FIXTURE_TABLE if f.events]
 
 
 def test_the_table_has_every_fixture_of_every_source() -> None:
@@ -415,11 +473,40 @@ def test_a_delivery_that_deploys_nothing_says_why(fixture: Fixture) -> None:
     assert parse(json.loads(fixture.path.read_text())) == Parsed(events=(), ignored=(reason,))
 
 
-def tsv(event: dict[str, Any]) -> str:
-    """The line ``validate`` prints for an event: source, image, digest, time (or -)."""
-    return "\t".join(
-        [event["source"], event["image"], event["digest"] or "-", event["timestamp"] or "-"]
-    )
+@pytest.mark.parametrize("fixture", PUSHES, ids=str)
+def test_a_push_parses_to_its_events(fixture: Fixture) -> None:
+    parsed = parse(json.loads(fixture.path.read_text()), registry_host=fixture.registry_host)
+    assert parsed.ignored == fixture.ignored
+    got = [
+        (
+            e.source,
+            e.image.registry,
+            e.image.repository,
+            e.image.tag,
+            e.image.tagged,
+            e.digest,
+            e.timestamp,
+            e.event_id,
+            e.media_type,
+            e.is_index,
+        )
+        for e in parsed.events
+    ]
+    assert got == [
+        (
+            e.source,
+            e.registry,
+            e.repository,
+            e.tag,
+            e.image,
+            e.digest,
+            datetime.fromisoformat(e.timestamp) if e.timestamp else None,
+            e.event_id,
+            e.media_type,
+            e.is_index,
+        )
+        for e in fixture.events
+    ]
 
 
 @pytest.mark.parametrize("fixture", FIXTURE_TABLE, ids=str)
@@ -428,7 +515,7 @@ def test_validate_names_the_source(runner: CliRunner, fixture: Fixture) -> None:
     path = str(fixture.path)
     result = runner.invoke(cli, ["validate", *fixture.options, path])
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [tsv(e) for e in fixture.events]
+    assert result.stdout.splitlines() == [e.tsv() for e in fixture.events]
     assert result.stderr.splitlines() == [
         *(f"note: {path}: {reason}" for reason in fixture.ignored),
         f"1 valid file(s), {len(fixture.events)} push event(s)",
@@ -440,16 +527,16 @@ def test_validate_json(runner: CliRunner, fixture: Fixture) -> None:
     args = ["validate", "--format", "json", *fixture.options, str(fixture.path)]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == list(fixture.events)
+    assert json.loads(result.stdout) == [e.json() for e in fixture.events]
 
 
 @pytest.mark.parametrize("source", sorted(SOURCES))
 def test_validate_all_of_a_sources_fixtures_at_once(runner: CliRunner, source: str) -> None:
     """Lines and notes follow the files' order; the count is of them all."""
-    fixtures = [f for f in FIXTURE_TABLE if f.source == source and not f.options]
+    fixtures = [f for f in FIXTURE_TABLE if f.source == source and not f.registry_host]
     result = runner.invoke(cli, ["validate", *(str(f.path) for f in fixtures)])
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [tsv(e) for f in fixtures for e in f.events]
+    assert result.stdout.splitlines() == [e.tsv() for f in fixtures for e in f.events]
     events = sum(len(f.events) for f in fixtures)
     assert result.stderr.splitlines() == [
         *(f"note: {f.path}: {reason}" for f in fixtures for reason in f.ignored),

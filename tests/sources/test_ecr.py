@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,30 +22,11 @@ from sources.common import parse as parse_document
 
 HERE = FIXTURES / "ecr"
 load = loader(HERE)
-DIGEST = "sha256:3c949327e32569aff0c532905dcb9626892e4c9b109be08027bb1e44f7f96518"
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web:v1.4.2"
 
 
 def parse(payload: Any) -> Parsed:
     return parse_document(payload, "ecr.json")
-
-
-def test_push_is_one_event_with_digest_time_id_and_media_type() -> None:
-    parsed = parse(load("push.json"))
-    [event] = parsed.events
-    assert parsed.ignored == ()
-    assert event.source == "ecr"
-    assert event.image.tagged == IMAGE
-    assert (event.image.registry, event.image.repository, event.image.tag) == (
-        "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-        "shop/web",
-        "v1.4.2",
-    )
-    assert event.digest == DIGEST
-    assert event.timestamp == datetime(2026, 11, 28, 14, 3, 27, tzinfo=UTC)
-    assert event.event_id == "4f5ec4d5-4de4-7aad-a046-56d5cfe1df0e"
-    assert event.media_type == "application/vnd.oci.image.manifest.v1+json"
-    assert not event.is_index
 
 
 def test_push_of_an_index_says_so() -> None:

@@ -23,7 +23,6 @@ HERE = FIXTURES / "gar"
 load = loader(HERE)
 HOST = "europe-west1-docker.pkg.dev"
 NAME = f"{HOST}/acme-prod/containers/shop/web"
-IMAGE = f"{NAME}:v1.4.2"
 DIGEST = "sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b"
 
 
@@ -37,28 +36,6 @@ def with_data(notification: Any, name: str = "insert-tag.json") -> dict[str, Any
     text = json.dumps(notification, separators=(",", ":"))
     payload["message"]["data"] = base64.b64encode(text.encode()).decode()
     return payload
-
-
-def test_insert_with_a_tag_is_one_event() -> None:
-    parsed = parse(load("insert-tag.json"))
-    [event] = parsed.events
-    assert parsed.ignored == ()
-    assert event.source == "gar"
-    assert event.image.tagged == IMAGE
-    assert (event.image.registry, event.image.repository, event.image.tag) == (
-        HOST,
-        "acme-prod/containers/shop/web",
-        "v1.4.2",
-    )
-    assert event.digest == DIGEST
-    assert event.timestamp == datetime(2026, 11, 28, 14, 3, 27, 412000, tzinfo=UTC)
-    assert event.event_id == "13296573744391582"
-    assert event.media_type is None
-
-
-def test_gcr_io_host() -> None:
-    [event] = parse(load("gcr-insert-tag.json")).events
-    assert (event.image.tagged, event.digest) == ("gcr.io/acme-prod/web:v1.4.2", DIGEST)
 
 
 def test_snake_case_envelope_fields_and_nanosecond_publish_time() -> None:

@@ -21,36 +21,9 @@ load = loader(HERE)
 INDEX = "sha256:f657c4e98e6f4f9651cdb5f52e1648a7d3e226aa9499c66c81fcfb1014dc3fd4"
 AMD64 = "sha256:87f10d78a72e83fb32a9fcaad8d6739fab2b05792a7e4e99ed7ef6d7f99a014c"
 ARM64 = "sha256:916f7bec1114cce982dc829b530022318f6197405d128f91fcd2c4c721ef209c"
-LEGACY = "sha256:c2d8c2168e1d73ea26a509ca53295ca650ffac9006f405157a8fe92cc527c2da"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 IMAGE = "ghcr.io/acme-corp/shop/api:v1.4.2"
 UNTAGGED = "no tag (a per-platform or untagged version)"
-
-
-def test_index_push_is_one_event_with_its_digest_and_media_type() -> None:
-    parsed = parse(load("package-published-index.json"))
-    assert parsed.ignored == ()
-    [event] = parsed.events
-    assert (event.source, event.image.tagged, event.digest) == ("ghcr", IMAGE, INDEX)
-    assert event.image.registry == "ghcr.io"
-    assert event.image.repository == "acme-corp/shop/api"
-    assert event.media_type == OCI_INDEX
-    assert event.is_index
-    # GitHub leaves version times at 0001-01-01 and sends no delivery id in the body.
-    assert event.timestamp is None
-    assert event.event_id is None
-
-
-def test_legacy_registry_package_event() -> None:
-    [event] = parse(load("registry-package-updated.json")).events
-    assert (event.source, event.image.tagged, event.digest) == (
-        "ghcr",
-        "ghcr.io/acme-corp/shop/api:latest",
-        LEGACY,
-    )
-    assert event.media_type == "application/vnd.docker.distribution.manifest.v2+json"
-    assert not event.is_index
 
 
 @pytest.mark.parametrize(

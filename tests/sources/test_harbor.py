@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,28 +19,6 @@ DIGEST = "sha256:185ae08f598e73f6636becd5cdd02e802f7a64a9e6171da61fad8e702abc0b1
 AMD64 = "sha256:58604f15bb8933b4d4a4953a10ab1f35d1367a4244511ddef33fbd93fd6455de"
 ARM64 = "sha256:99f23a6875f41b4d333cdbb6e1c01754e9637fe01adb69f3813c51d1bc264563"
 IMAGE = "harbor.example.com/shop/api:v2.3.0"
-PUSHED_AT = datetime(2026, 11, 30, 4, 22, 31, tzinfo=UTC)
-
-
-def test_default_format_push() -> None:
-    parsed = parse(load("push-artifact.json"))
-    assert parsed.ignored == ()
-    [event] = parsed.events
-    assert (event.source, event.image.tagged, event.digest) == ("harbor", IMAGE, DIGEST)
-    assert event.image.registry == "harbor.example.com"
-    assert event.image.repository == "shop/api"
-    assert event.timestamp == PUSHED_AT
-    assert event.event_id is None
-    assert event.media_type is None  # Harbor never says
-
-
-def test_cloudevents_format_push() -> None:
-    [event] = parse(load("cloudevents-artifact-pushed.json")).events
-    assert (event.source, event.image.tagged, event.digest) == ("harbor", IMAGE, DIGEST)
-    assert event.timestamp == PUSHED_AT
-    assert event.event_id == "4b2f89a6-548d-4c12-9993-8f82d1ec4c84"
-
-
 UNTAGGED = f"push of harbor.example.com/shop/api@{AMD64} without a tag"
 
 

@@ -19,46 +19,6 @@ from sources.common import FIXTURES, loader, parse
 
 HERE = FIXTURES / "quay"
 load = loader(HERE)
-IMAGE = "quay.io/acme/shop-api:v3.1.0"
-
-
-@pytest.mark.parametrize(
-    ("name", "images"),
-    [
-        ("repo-push.json", [IMAGE]),
-        (
-            "repo-push-test-notification.json",
-            [
-                "quay.internal.example.com:8443/acme/shop-api:latest",
-                "quay.internal.example.com:8443/acme/shop-api:foo",
-            ],
-        ),
-        ("repo-push-legacy.json", ["quay.io/acme/shop-api:v3.0.0"]),
-    ],
-    ids=["quay.io", "self-hosted-two-tags", "legacy-map"],
-)
-def test_one_event_per_updated_tag(name: str, images: list[str]) -> None:
-    parsed = parse(load(name))
-    assert parsed.ignored == ()
-    assert [e.image.tagged for e in parsed.events] == images
-    for event in parsed.events:
-        assert event.source == "quay"
-        # Quay sends no digest, no time and no id.
-        assert (event.digest, event.timestamp, event.event_id, event.media_type) == (
-            None,
-            None,
-            None,
-            None,
-        )
-
-
-def test_registry_and_repository_come_apart() -> None:
-    [event] = parse(load("repo-push.json")).events
-    assert (event.image.registry, event.image.repository, event.image.tag) == (
-        "quay.io",
-        "acme/shop-api",
-        "v3.1.0",
-    )
 
 
 @pytest.mark.parametrize("tags", [[], {}], ids=["list", "map"])
