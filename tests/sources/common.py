@@ -7,8 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cdhelper import sources
-from cdhelper.sources.base import Context, Parsed
+from cdhelper.errors import InputError
+from cdhelper.sources.base import Context, Parsed, Source
 
 from helpers import DATA
 
@@ -27,3 +30,17 @@ def loader(folder: Path) -> Callable[[str], Any]:
 def parse(payload: Any, where: str = "x", registry_host: str | None = None) -> Parsed:
     """A payload (or a JSON array of them) as ``validate`` reads it, detecting the source."""
     return sources.parse_document(payload, Context(where, registry_host=registry_host))
+
+
+def schema_error(payload: Any, source: Source, where: str) -> InputError:
+    """What validating ``payload`` as ``source``'s (as ``--source`` does) at ``where`` raises."""
+    with pytest.raises(InputError) as caught:
+        sources.parse_payload(payload, Context(where), source)
+    return caught.value
+
+
+def input_error(payload: Any, where: str = "x", registry_host: str | None = None) -> InputError:
+    """What parsing ``payload`` raises, as :func:`parse` does it."""
+    with pytest.raises(InputError) as caught:
+        parse(payload, where, registry_host)
+    return caught.value

@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 from cdhelper import sources
-from cdhelper.errors import InputError
 from cdhelper.sources import acr
-from cdhelper.sources.base import Context, Parsed
-from sources.common import FIXTURES, loader, parse
+from cdhelper.sources.base import Parsed
+from sources.common import FIXTURES, input_error, loader, parse, schema_error
 
 HERE = FIXTURES / "acr"
 load = loader(HERE)
@@ -131,10 +130,9 @@ def test_payloads_that_are_not_acr(payload: dict[str, Any]) -> None:
 def test_schema_errors_name_the_path(mutate: Callable[[Any], Any], expected: str) -> None:
     payload = load("push.json")
     mutate(payload)
-    with pytest.raises(InputError) as info:
-        sources.parse_payload(payload, Context("a.json"), acr.SOURCE)
-    assert str(info.value).startswith("a.json: not a valid Azure Container Registry webhook")
-    assert any(p.startswith(expected) for p in info.value.problems), info.value.problems
+    error = schema_error(payload, acr.SOURCE, "a.json")
+    assert str(error).startswith("a.json: not a valid Azure Container Registry webhook")
+    assert any(p.startswith(expected) for p in error.problems), error.problems
 
 
 @pytest.mark.parametrize(
@@ -152,6 +150,4 @@ def test_schema_errors_name_the_path(mutate: Callable[[Any], Any], expected: str
 def test_bad_values_name_the_path(mutate: Callable[[Any], Any], message: str) -> None:
     payload = load("push.json")
     mutate(payload)
-    with pytest.raises(InputError) as info:
-        parse(payload)
-    assert str(info.value).startswith(message)
+    assert str(input_error(payload)).startswith(message)

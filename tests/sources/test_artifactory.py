@@ -7,12 +7,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from cdhelper import sources
 from cdhelper.cli import cli
-from cdhelper.errors import InputError
 from cdhelper.sources import artifactory
-from cdhelper.sources.base import Context, Parsed
-from sources.common import FIXTURES, loader
+from cdhelper.sources.base import Parsed
+from sources.common import FIXTURES, input_error, loader, schema_error
 from sources.common import parse as parse_document
 
 HERE = FIXTURES / "artifactory"
@@ -30,9 +28,8 @@ def parse(payload: Any, registry_host: str | None = None) -> Parsed:
 
 
 def test_without_jpd_origin_the_host_must_be_given() -> None:
-    with pytest.raises(InputError) as caught:
-        parse(load("pushed-no-origin.json"))
-    assert str(caught.value) == NO_HOST
+    error = input_error(load("pushed-no-origin.json"), "art.json")
+    assert str(error) == NO_HOST
     [event] = parse(load("pushed-no-origin.json"), "artifactory.example.com:8443").events
     assert event.image.tagged == "artifactory.example.com:8443/docker-local/shop/web:1.2.9"
 
@@ -100,9 +97,7 @@ def test_a_push_named_by_digest_is_no_tag() -> None:
 def test_bad_values_are_input_errors_with_the_path(data: dict[str, Any], expected: str) -> None:
     payload = load("pushed.json")
     payload["data"].update(data)
-    with pytest.raises(InputError) as caught:
-        parse(payload)
-    assert str(caught.value) == expected
+    assert str(input_error(payload, "art.json")) == expected
 
 
 @pytest.mark.parametrize(
@@ -120,9 +115,7 @@ def test_bad_values_are_input_errors_with_the_path(data: dict[str, Any], expecte
 def test_a_bad_host_is_an_input_error(origin: str, host: str | None, expected: str) -> None:
     payload = load("pushed.json")
     payload["jpd_origin"] = origin
-    with pytest.raises(InputError) as caught:
-        parse(payload, host)
-    assert str(caught.value).startswith(expected)
+    assert str(input_error(payload, "art.json", host)).startswith(expected)
 
 
 @pytest.mark.parametrize(
@@ -141,10 +134,9 @@ def test_a_bad_host_is_an_input_error(origin: str, host: str | None, expected: s
 def test_schema_errors_name_the_json_path(change: Any, expected: str) -> None:
     payload = load("pushed.json")
     change(payload)
-    with pytest.raises(InputError) as caught:
-        sources.parse_payload(payload, Context("art.json"), artifactory.SOURCE)
-    assert caught.value.message == "art.json: not a valid JFrog Artifactory webhook"
-    assert any(p.startswith(expected) for p in caught.value.problems), caught.value.problems
+    error = schema_error(payload, artifactory.SOURCE, "art.json")
+    assert error.message == "art.json: not a valid JFrog Artifactory webhook"
+    assert any(p.startswith(expected) for p in error.problems), error.problems
 
 
 # --- CLI ---------------------------------------------------------------------------------

@@ -14,10 +14,9 @@ from click.testing import CliRunner
 
 from cdhelper import sources
 from cdhelper.cli import cli
-from cdhelper.errors import InputError
 from cdhelper.sources import ecr
-from cdhelper.sources.base import Context, Parsed
-from sources.common import FIXTURES, loader
+from cdhelper.sources.base import Parsed
+from sources.common import FIXTURES, input_error, loader, schema_error
 from sources.common import parse as parse_document
 
 HERE = FIXTURES / "ecr"
@@ -120,10 +119,9 @@ def test_schema_errors_name_the_json_path(
 ) -> None:
     payload = load("push.json")
     mutate(payload)
-    with pytest.raises(InputError) as caught:
-        sources.parse_payload(payload, Context("ecr.json"), ecr.SOURCE)
-    assert caught.value.message == "ecr.json: not a valid Amazon ECR event via EventBridge"
-    assert any(p.startswith(expected) for p in caught.value.problems), caught.value.problems
+    error = schema_error(payload, ecr.SOURCE, "ecr.json")
+    assert error.message == "ecr.json: not a valid Amazon ECR event via EventBridge"
+    assert any(p.startswith(expected) for p in error.problems), error.problems
 
 
 @pytest.mark.parametrize(
@@ -146,9 +144,7 @@ def test_bad_values_are_input_errors_with_the_path(
 ) -> None:
     payload = load("push.json")
     mutate(payload)
-    with pytest.raises(InputError) as caught:
-        parse(payload)
-    assert str(caught.value) == expected
+    assert str(input_error(payload, "ecr.json")) == expected
 
 
 def test_an_ignored_event_need_not_carry_push_fields() -> None:

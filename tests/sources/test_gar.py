@@ -15,8 +15,8 @@ from cdhelper import sources
 from cdhelper.cli import cli
 from cdhelper.errors import InputError
 from cdhelper.sources import gar
-from cdhelper.sources.base import Context, Parsed
-from sources.common import FIXTURES, loader
+from cdhelper.sources.base import Parsed
+from sources.common import FIXTURES, input_error, loader, schema_error
 from sources.common import parse as parse_document
 
 HERE = FIXTURES / "gar"
@@ -89,9 +89,7 @@ def test_a_bare_tag_names_the_digests_image() -> None:
 def test_undecodable_data_is_an_input_error_at_message_data(data: str, expected: str) -> None:
     payload = load("insert-tag.json")
     payload["message"]["data"] = data
-    with pytest.raises(InputError) as caught:
-        parse(payload)
-    assert str(caught.value) == expected
+    assert str(input_error(payload, "gar.json")) == expected
 
 
 @pytest.mark.parametrize(
@@ -113,10 +111,9 @@ def test_undecodable_data_is_an_input_error_at_message_data(data: str, expected:
     ids=["insert-no-digest", "no-action", "delete-nothing", "array", "tag-number", "bare-digest"],
 )
 def test_decoded_data_failing_its_schema_names_the_path(notification: Any, expected: str) -> None:
-    with pytest.raises(InputError) as caught:
-        parse(with_data(notification))
-    assert caught.value.message == "gar.json: not a valid Artifact Registry notification"
-    assert any(p.startswith(expected) for p in caught.value.problems), caught.value.problems
+    error = input_error(with_data(notification), "gar.json")
+    assert error.message == "gar.json: not a valid Artifact Registry notification"
+    assert any(p.startswith(expected) for p in error.problems), error.problems
 
 
 def test_paths_inside_a_list_of_payloads_are_the_documents(tmp_path: Path) -> None:
@@ -175,9 +172,7 @@ def test_paths_inside_a_list_of_payloads_are_the_documents(tmp_path: Path) -> No
     ids=["bad-tag", "short-digest", "other-image", "no-host", "upper-case", "bad-host"],
 )
 def test_bad_values_are_input_errors_with_the_path(notification: Any, expected: str) -> None:
-    with pytest.raises(InputError) as caught:
-        parse(with_data(notification))
-    assert str(caught.value) == expected
+    assert str(input_error(with_data(notification), "gar.json")) == expected
 
 
 @pytest.mark.parametrize(
@@ -196,18 +191,16 @@ def test_bad_values_are_input_errors_with_the_path(notification: Any, expected: 
 def test_envelope_schema_errors_name_the_path(change: Any, expected: str) -> None:
     payload = load("insert-tag.json")
     change(payload)
-    with pytest.raises(InputError) as caught:
-        sources.parse_payload(payload, Context("gar.json"), gar.SOURCE)
-    assert caught.value.message.startswith("gar.json: not a valid Google Artifact Registry")
-    assert any(p.startswith(expected) for p in caught.value.problems), caught.value.problems
+    error = schema_error(payload, gar.SOURCE, "gar.json")
+    assert error.message.startswith("gar.json: not a valid Google Artifact Registry")
+    assert any(p.startswith(expected) for p in error.problems), error.problems
 
 
 def test_bad_publish_time_is_an_input_error() -> None:
     payload = load("insert-tag.json")
     payload["message"]["publishTime"] = "noon"
-    with pytest.raises(InputError) as caught:
-        parse(payload)
-    assert str(caught.value) == (
+    error = input_error(payload, "gar.json")
+    assert str(error) == (
         "gar.json: $.message.publishTime: invalid timestamp 'noon': expected RFC 3339"
     )
 

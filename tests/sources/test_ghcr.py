@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 from cdhelper import sources
-from cdhelper.errors import InputError
 from cdhelper.sources import ghcr
-from cdhelper.sources.base import Context, Parsed
-from sources.common import FIXTURES, loader, parse
+from cdhelper.sources.base import Parsed
+from sources.common import FIXTURES, input_error, loader, parse, schema_error
 
 HERE = FIXTURES / "ghcr"
 load = loader(HERE)
@@ -152,18 +151,16 @@ def test_a_package_key_alone_is_not_ghcr() -> None:
 def test_schema_errors_name_the_path(mutate: Callable[[Any], Any], expected: str) -> None:
     payload = load("package-published-index.json")
     mutate(payload)
-    with pytest.raises(InputError) as info:
-        sources.parse_payload(payload, Context("gh.json"), ghcr.SOURCE)
-    assert str(info.value).startswith("gh.json: not a valid GitHub Packages (GHCR) package webhook")
-    assert expected in info.value.problems, info.value.problems
+    error = schema_error(payload, ghcr.SOURCE, "gh.json")
+    assert str(error).startswith("gh.json: not a valid GitHub Packages (GHCR) package webhook")
+    assert expected in error.problems, error.problems
 
 
 def test_a_registry_package_schema_error_names_its_key() -> None:
     payload = load("registry-package-updated.json")
     payload["registry_package"]["package_type"] = None
-    with pytest.raises(InputError) as info:
-        parse(payload)
-    assert "$.registry_package.package_type: expected string, got null" in info.value.problems
+    error = input_error(payload)
+    assert "$.registry_package.package_type: expected string, got null" in error.problems
 
 
 TAG = "$.package.package_version.container_metadata.tag"
@@ -198,6 +195,4 @@ TAG = "$.package.package_version.container_metadata.tag"
 def test_bad_values_name_the_path(mutate: Callable[[Any], Any], message: str) -> None:
     payload = load("package-published-index.json")
     mutate(payload)
-    with pytest.raises(InputError) as info:
-        parse(payload)
-    assert str(info.value).startswith(message)
+    assert str(input_error(payload)).startswith(message)

@@ -10,12 +10,10 @@ import requests_mock
 import yaml
 from click.testing import CliRunner
 
-from cdhelper import sources
 from cdhelper.cli import cli
-from cdhelper.errors import InputError
 from cdhelper.sources import quay
-from cdhelper.sources.base import Context, Parsed
-from sources.common import FIXTURES, loader, parse
+from cdhelper.sources.base import Parsed
+from sources.common import FIXTURES, input_error, loader, parse, schema_error
 
 HERE = FIXTURES / "quay"
 load = loader(HERE)
@@ -79,10 +77,9 @@ def test_payloads_that_are_not_quay(payload: dict[str, Any]) -> None:
 def test_schema_errors_name_the_path(mutate: Callable[[Any], Any], expected: str) -> None:
     payload = load("repo-push.json")
     mutate(payload)
-    with pytest.raises(InputError) as info:
-        sources.parse_payload(payload, Context("q.json"), quay.SOURCE)
-    assert str(info.value).startswith("q.json: not a valid Quay repository push notification")
-    assert any(p.startswith(expected) for p in info.value.problems), info.value.problems
+    error = schema_error(payload, quay.SOURCE, "q.json")
+    assert str(error).startswith("q.json: not a valid Quay repository push notification")
+    assert any(p.startswith(expected) for p in error.problems), error.problems
 
 
 @pytest.mark.parametrize(
@@ -96,9 +93,7 @@ def test_schema_errors_name_the_path(mutate: Callable[[Any], Any], expected: str
 def test_bad_tags_name_the_path(tags: Any, message: str) -> None:
     payload = load("repo-push.json")
     payload["updated_tags"] = tags
-    with pytest.raises(InputError) as info:
-        parse(payload)
-    assert str(info.value).startswith(message)
+    assert str(input_error(payload)).startswith(message)
 
 
 def test_cli_plan_against_docker_engine_inventory_resolves_the_digest(
