@@ -1,7 +1,10 @@
 """The checks every webhook source passes alike, one table-driven test each.
 
-The tables below say what each source's payloads must be recognised as; what is particular
-to one source stays in its own ``test_<source>.py``.
+Which source claims each payload of the test data; what each fixture of data/sources/<name>/
+yields (its push events, or why it deploys nothing) through ``parse``, ``validate`` and
+``validate --format json``; and which service ``plan`` redeploys from each source's push
+against its Swarmpit and Docker Engine inventories. The tables spell every expected value
+out. What is particular to one source stays in its own ``test_<source>.py``.
 """
 
 from __future__ import annotations
