@@ -189,6 +189,10 @@ def test_health_and_metrics(inbox: Running) -> None:
     assert 'cdhelper_deliveries_total{outcome="unauthorized",source="reg"} 1.0' in text
     assert 'cdhelper_queue_depth{queue="deliveries"}' in text
     wait_until(inbox.plans, what="the plan")
+    # the file is written before the dispatch is recorded as done
+    wait_until(
+        lambda: requests.get(inbox.url + "/healthz", timeout=5).json()["pending_dispatches"] == 0
+    )
     text = requests.get(inbox.url + "/metrics", timeout=5).text
     assert 'cdhelper_dispatches_total{environment="int",outcome="done",type="plans"} 1.0' in text
 
