@@ -118,9 +118,9 @@ class GitHubDispatcher:
             return DispatchOutcome(
                 Status.FAILED,
                 f"GitHub: the batch is too large for a workflow_dispatch: its inputs would be "
-                f"{size:,} characters ({len(request.payloads)} payloads), GitHub accepts at "
-                f"most {MAX_INPUTS_CHARS:,} ({LIMITS_URL}); dispatch this environment to "
-                "Jenkins or plans, or shorten its batches (coalesce_seconds, max_batch_seconds)",
+                f"{size:,} characters (a batch of {len(request.payloads)} payloads), GitHub "
+                f"accepts at most {MAX_INPUTS_CHARS:,} ({LIMITS_URL}); dispatch this environment "
+                "to Jenkins or plans, or shorten its batches (coalesce_seconds, max_batch_seconds)",
             )
         body = json.dumps({"ref": self.ref, "inputs": inputs}, separators=(",", ":"))
         answer = _http.post(
