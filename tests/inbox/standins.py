@@ -130,7 +130,7 @@ class StandIn:
         body: bytes | str | Mapping[str, Any] = b"",
         echo: bool = False,
     ) -> None:
-        """Answer the next ``times`` POSTs with this status instead of handling them."""
+        """Answer the next ``times`` requests with this status instead of handling them."""
         if isinstance(body, Mapping):
             raw = json.dumps(body).encode()
             headers = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
@@ -151,16 +151,21 @@ class StandIn:
         self.close()
 
     # subclasses
+    def handle_get(self, path: str, headers: Mapping[str, str]) -> Reply:
+        return Reply(405, {"Allow": "POST"}, b"Method Not Allowed")
+
     def handle_post(self, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
         raise NotImplementedError
 
     def record(self, path: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
         return {}
 
-    def _answer(self, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
+    def _answer(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
         with self._lock:
             failure = self._failures.popleft() if self._failures else None
-        if failure is None:
+        if failure is None and method == "GET":
+            reply = self.handle_get(path, headers)
+        elif failure is None:
             reply = self.handle_post(path, headers, body)
         else:
             raw = failure.body
@@ -168,17 +173,9 @@ class StandIn:
                 echoed = "".join(f"{k}: {v}\n" for k, v in headers.items())
                 raw += b"\n" + echoed.encode() + body
             reply = Reply(failure.status, failure.headers, raw)
+        extra = self.record(path, headers, body) if method == "POST" else {}
         with self._lock:
-            self.calls.append(
-                Call(
-                    "POST",
-                    path,
-                    dict(headers),
-                    body,
-                    reply.status,
-                    **self.record(path, headers, body),
-                )
-            )
+            self.calls.append(Call(method, path, dict(headers), body, reply.status, **extra))
         return reply
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -192,7 +189,7 @@ class StandIn:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                reply = standin._answer(self.path, headers, body)
+                reply = standin._answer("POST", self.path, headers, body)
                 if standin.delay:
                     time.sleep(standin.delay)
                 self._send(reply)
@@ -201,7 +198,8 @@ class StandIn:
                 self._send(Reply(405, {"Allow": "POST"}, b"Method Not Allowed"))
 
             def do_GET(self) -> None:
-                self._not_allowed()
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                self._send(standin._answer("GET", self.path, headers, b""))
 
             def do_PUT(self) -> None:
                 self._not_allowed()
@@ -301,12 +299,14 @@ REDEPLOY_INPUTS = {
 class Workflow:
     inputs: Mapping[str, Input] = field(default_factory=lambda: dict(REDEPLOY_INPUTS))
     refs: frozenset[str] = frozenset({"main"})
+    default_branch: str = "main"  # the repository's
 
 
 class StandInGitHub(StandIn):
     """The GitHub REST API's workflow dispatch endpoint, for declared workflows."""
 
     name = "stand-in GitHub.com"
+    _REPO = re.compile(r"^/(?:api/v3/)?repos/([^/]+)/([^/]+)/?$")
     _PATH = re.compile(r"^/(?:api/v3/)?repos/([^/]+)/([^/]+)/actions/workflows/([^/]+)/dispatches$")
 
     def __init__(
@@ -324,6 +324,26 @@ class StandInGitHub(StandIn):
             return {"json": json.loads(body)}
         except ValueError:
             return {}
+
+    def handle_get(self, path: str, headers: Mapping[str, str]) -> Reply:
+        """``GET /repos/OWNER/REPO`` ("Get a repository"): its ``default_branch``."""
+        match = self._REPO.match(path)
+        repo = f"{match.group(1)}/{match.group(2)}" if match else None
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() not in ("bearer", "token") or token not in self.tokens:
+            return _github_error(401, "Bad credentials", docs="https://docs.github.com/rest")
+        workflows = [w for (r, _), w in self.workflows.items() if r == repo]
+        if not workflows:
+            return _github_error(404, "Not Found", docs="https://docs.github.com/rest/repos")
+        owner = repo.split("/")[0] if repo else ""
+        data = {
+            "id": 1,
+            "full_name": repo,
+            "owner": {"login": owner},
+            "private": True,
+            "default_branch": workflows[0].default_branch,
+        }
+        return Reply(200, {"Content-Type": "application/json"}, json.dumps(data).encode())
 
     def handle_post(self, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
         match = self._PATH.match(path)

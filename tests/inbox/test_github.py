@@ -243,8 +243,41 @@ def test_build(server: StandInGitHub) -> None:
     built = github.build(entry, ".", reader({"/run/secrets/github_token": TOKEN}))
     assert built.dispatch(dispatch_request([hub_payload()])).status is Status.DONE
     assert TOKEN not in repr(built)
-    assert by_name("github") is github.DISPATCH_TYPE
+    assert by_name("github") is github.DISPATCH_TYPE is github.TYPE
     assert github.DISPATCH_TYPE in DISPATCH_TYPES
+
+
+def test_without_ref_the_default_branch_is_looked_up_once(server: StandInGitHub) -> None:
+    server.workflows[("acme/trunk", "redeploy.yml")] = Workflow(
+        refs=frozenset({"trunk"}), default_branch="trunk"
+    )
+    entry = {"repository": "acme/trunk", "workflow": "redeploy.yml", "token_env": "T"}
+    built = github.build({**entry, "api_url": server.url}, ".", reader({"T": TOKEN}))
+    for _ in range(2):
+        outcome = built.dispatch(dispatch_request([hub_payload()]))
+        assert outcome.status is Status.DONE, outcome.detail
+        assert "acme/trunk redeploy.yml@trunk" in outcome.detail
+    assert [(c.method, c.path) for c in server.calls] == [
+        ("GET", "/repos/acme/trunk"),
+        ("POST", "/repos/acme/trunk/actions/workflows/redeploy.yml/dispatches"),
+        ("POST", "/repos/acme/trunk/actions/workflows/redeploy.yml/dispatches"),
+    ]
+    assert server.calls[1].json["ref"] == "trunk"
+
+
+def test_a_failed_default_branch_lookup_is_classified(server: StandInGitHub) -> None:
+    missing = dispatcher(server, repository="acme/gone", ref=None)
+    outcome = missing.dispatch(dispatch_request([hub_payload()]))
+    assert outcome.status is Status.FAILED
+    assert "GET" in outcome.detail
+    assert "HTTP 404" in outcome.detail
+    flaky = dispatcher(server, ref=None)
+    server.fail_next(502, body={"message": "Server Error"})
+    outcome = flaky.dispatch(dispatch_request([hub_payload()]))
+    assert outcome.status is Status.RETRY
+    assert "GET" in outcome.detail
+    assert [c.method for c in server.calls] == ["GET", "GET"]
+    assert flaky.dispatch(dispatch_request([hub_payload()])).status is Status.DONE
 
 
 def test_build_defaults_to_github_com() -> None:
@@ -273,7 +306,7 @@ def test_build_defaults_to_github_com() -> None:
             },
             "not a path",
         ),
-        ({"repository": "a/b", "workflow": "w.yml", "token_env": "T"}, "ref is required"),
+        ({"repository": "a/b", "workflow": "w.yml", "ref": " ", "token_env": "T"}, "ref is"),
         ({"repository": "a/b", "workflow": "w.yml", "ref": "main"}, "token_env or token_file"),
         (
             {"repository": "a/b", "workflow": "w", "ref": "m", "token_env": "T", "api_url": "gh"},

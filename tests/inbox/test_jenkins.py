@@ -272,30 +272,24 @@ def test_build_reads_secrets_through_the_reader(server: StandInJenkins) -> None:
     )
     assert built.dispatch(dispatch_request([hub_payload()])).status is Status.DONE
     assert TOKEN not in repr(built)
-    assert by_name("jenkins") is jenkins.DISPATCH_TYPE
+    assert by_name("jenkins") is jenkins.DISPATCH_TYPE is jenkins.TYPE
     assert jenkins.DISPATCH_TYPE in DISPATCH_TYPES
-
-
-def test_build_accepts_a_plain_user(server: StandInJenkins) -> None:
-    entry = {"job_url": server.job_url(), "user": USER, "token_env": "T"}
-    built = jenkins.build(entry, ".", reader({"T": TOKEN}))
-    assert built.dispatch(dispatch_request([hub_payload()])).status is Status.DONE
 
 
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"user": "u", "token_env": "T"}, "job_url is required"),
-        ({"job_url": "ftp://ci/job/x", "user": "u", "token_env": "T"}, "http:// or https://"),
-        ({"job_url": "https://u:p@ci/job/x", "user": "u", "token_env": "T"}, "credentials"),
-        ({"job_url": "https://ci/job/x", "token_env": "T"}, "user, user_env or user_file"),
-        ({"job_url": "https://ci/job/x", "user": "u"}, "token_env or token_file"),
-        ({"job_url": "https://ci/job/x", "user": "u", "token_env": "EMPTY"}, "token_env"),
+        ({"user_env": "U", "token_env": "T"}, "job_url is required"),
+        ({"job_url": "ftp://ci/job/x", "user_env": "U", "token_env": "T"}, "http:// or https://"),
+        ({"job_url": "https://u:p@ci/job/x", "user_env": "U", "token_env": "T"}, "credentials"),
+        ({"job_url": "https://ci/job/x", "token_env": "T"}, "user_env or user_file"),
+        ({"job_url": "https://ci/job/x", "user_env": "U"}, "token_env or token_file"),
+        ({"job_url": "https://ci/job/x", "user_env": "U", "token_env": "EMPTY"}, "token_env"),
     ],
 )
 def test_build_refuses_incomplete_entries(entry: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        jenkins.build(entry, ".", reader({"T": TOKEN, "EMPTY": ""}))
+        jenkins.build(entry, ".", reader({"U": USER, "T": TOKEN, "EMPTY": ""}))
 
 
 def test_unknown_dispatch_type() -> None:

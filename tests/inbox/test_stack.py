@@ -115,6 +115,28 @@ def test_every_secret_is_a_docker_secret_the_service_mounts(
     assert "secret:" not in text
 
 
+def test_every_variable_the_config_names_is_set(inbox: Any, config: Any) -> None:
+    def names(node: Any) -> list[str]:
+        if isinstance(node, dict):
+            found = [v for k, v in node.items() if k.endswith("_env") and isinstance(v, str)]
+            return found + [n for v in node.values() for n in names(v)]
+        if isinstance(node, list):
+            return [n for v in node for n in names(v)]
+        return []
+
+    assert set(names(config)) <= set(inbox.get("environment", {}))
+
+
+def test_the_config_is_valid_for_the_inbox(config: Any) -> None:
+    schema_file = ROOT / "schemas" / "config.schema.json"
+    if not schema_file.exists():
+        pytest.skip("the inbox's config schema is not in this tree yet")
+    schema = json.loads(schema_file.read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(config)]
+    assert errors == []
+
+
 def test_the_store_is_on_the_volume(inbox: Any, stack: Any, config: Any) -> None:
     (volume,) = inbox["volumes"]
     assert volume["type"] == "volume"

@@ -46,18 +46,21 @@ class Answer:
     truncated: bool
 
 
-def post(
+def send(
     session: requests.Session,
+    method: str,
     url: str,
     *,
     what: str,
     timeouts: Timeouts,
     secrets: Iterable[str],
+    cap: int = BODY_CAP,
     **kwargs: Any,
 ) -> Answer | DispatchOutcome:
-    """POST once; a network fault or a timeout is a RETRY outcome, never an exception."""
+    """Send once; a network fault or a timeout is a RETRY outcome, never an exception."""
     try:
-        response = session.post(
+        response = session.request(
+            method,
             url,
             timeout=timeouts.as_tuple(),
             allow_redirects=False,
@@ -65,10 +68,10 @@ def post(
             **kwargs,
         )
     except requests.Timeout:
+        maybe = " (it may have been received: it is sent again)" if method == "POST" else ""
         return DispatchOutcome(
             Status.RETRY,
-            f"{what}: no answer from {redact_url(url)} within {timeouts.read:g} s "
-            "(it may have been received: the dispatch is sent again)",
+            f"{what}: no answer from {redact_url(url)} within {timeouts.read:g} s{maybe}",
         )
     except requests.RequestException as exc:
         return DispatchOutcome(
@@ -76,7 +79,7 @@ def post(
             scrub(f"{what}: cannot reach {redact_url(url)}: {_cause(exc)}", secrets),
         )
     try:
-        body, truncated = _read_capped(response, BODY_CAP, time.monotonic() + timeouts.read)
+        body, truncated = _read_capped(response, cap, time.monotonic() + timeouts.read)
     finally:
         response.close()
     return Answer(response.status_code, response.reason or "", response.headers, body, truncated)
@@ -97,7 +100,9 @@ def _read_capped(response: requests.Response, cap: int, deadline: float) -> tupl
     return b"".join(chunks), False
 
 
-def unexpected(answer: Answer, *, what: str, url: str, secrets: Iterable[str]) -> DispatchOutcome:
+def unexpected(
+    answer: Answer, *, what: str, url: str, secrets: Iterable[str], method: str = "POST"
+) -> DispatchOutcome:
     """The outcome of any answer but the receiver's documented success.
 
     429 and 5xx are RETRY (with ``Retry-After`` for 429 and 503, as HTTP defines it for
@@ -105,7 +110,7 @@ def unexpected(answer: Answer, *, what: str, url: str, secrets: Iterable[str]) -
     body: sending it again would be refused again.
     """
     status = answer.status
-    head = f"{what}: POST {redact_url(url)} answered HTTP {status}"
+    head = f"{what}: {method} {redact_url(url)} answered HTTP {status}"
     if answer.reason:
         head += f" {answer.reason}"
     text = snippet(answer, secrets)

@@ -13,6 +13,7 @@ fine-grained token with Actions: write on the repository, or a classic one with 
 ``token_env``/``token_file``), ``Accept: application/vnd.github+json`` and
 ``X-GitHub-Api-Version: 2022-11-28``. ``api_url`` defaults to ``https://api.github.com``;
 GitHub Enterprise Server's is ``https://HOST/api/v3``. GitHub answers ``204 No Content``.
+Without ``ref``, the repository's default branch is used (``GET /repos/OWNER/NAME``, once).
 
 GitHub limits what inputs can carry: "The maximum number of top-level properties for inputs
 is 25. The maximum payload for inputs is 65,535 characters."
@@ -56,6 +57,9 @@ DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 ACCEPT = "application/vnd.github+json"
 SUCCESS = 204
+# a repository's JSON (GET /repos/OWNER/NAME, for its default branch) holds its parent's
+# and source's for a fork: read more of it than of an error answer
+REPOSITORY_CAP = 256 * 1024
 # https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#onworkflow_dispatchinputs
 MAX_INPUTS_CHARS = 65_535
 MAX_INPUTS = 25
@@ -73,7 +77,7 @@ class GitHubDispatcher:
         self,
         repository: str,
         workflow: str,
-        ref: str,
+        ref: str | None,
         token: str,
         *,
         api_url: str = DEFAULT_API_URL,
@@ -84,10 +88,10 @@ class GitHubDispatcher:
         self.workflow = workflow
         self.ref = ref
         owner, name = repository.split("/", 1)
-        self.url = (
+        self.repo_url = (
             f"{api_url.rstrip('/')}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
-            f"/actions/workflows/{quote(workflow, safe='')}/dispatches"
         )
+        self.url = f"{self.repo_url}/actions/workflows/{quote(workflow, safe='')}/dispatches"
         self._headers = {
             "Authorization": f"Bearer {token}",
             "Accept": ACCEPT,
@@ -122,9 +126,13 @@ class GitHubDispatcher:
                 f"accepts at most {MAX_INPUTS_CHARS:,} ({LIMITS_URL}); dispatch this environment "
                 "to Jenkins or plans, or shorten its batches (coalesce_seconds, max_batch_seconds)",
             )
-        body = json.dumps({"ref": self.ref, "inputs": inputs}, separators=(",", ":"))
-        answer = _http.post(
+        ref = self.ref or self._default_branch()
+        if isinstance(ref, DispatchOutcome):
+            return ref
+        body = json.dumps({"ref": ref, "inputs": inputs}, separators=(",", ":"))
+        answer = _http.send(
             self._session,
+            "POST",
             self.url,
             what="GitHub",
             timeouts=self._timeouts,
@@ -134,7 +142,7 @@ class GitHubDispatcher:
         )
         if isinstance(answer, DispatchOutcome):
             return answer
-        where = f"{self.repository} {self.workflow}@{self.ref}"
+        where = f"{self.repository} {self.workflow}@{ref}"
         if answer.status == SUCCESS:
             request_id = answer.headers.get("X-GitHub-Request-Id")
             tail = f", request {request_id}" if request_id else ""
@@ -146,7 +154,40 @@ class GitHubDispatcher:
                     self._secrets,
                 ),
             )
-        outcome = _http.unexpected(answer, what="GitHub", url=self.url, secrets=self._secrets)
+        return self._refused(answer, self.url, "POST")
+
+    def _default_branch(self) -> str | DispatchOutcome:
+        """No ``ref`` configured: the repository's default branch (looked up once)."""
+        answer = _http.send(
+            self._session,
+            "GET",
+            self.repo_url,
+            what="GitHub",
+            timeouts=self._timeouts,
+            secrets=self._secrets,
+            cap=REPOSITORY_CAP,
+            headers=self._headers,
+        )
+        if isinstance(answer, DispatchOutcome):
+            return answer
+        if answer.status != 200:
+            return self._refused(answer, self.repo_url, "GET")
+        try:
+            branch = json.loads(answer.body)["default_branch"]
+        except (ValueError, KeyError, TypeError):
+            branch = None
+        if not isinstance(branch, str) or not branch or answer.truncated:
+            return DispatchOutcome(
+                Status.FAILED,
+                f"GitHub: GET {self.repo_url} named no default branch: set ref in the config",
+            )
+        self.ref = branch
+        return branch
+
+    def _refused(self, answer: _http.Answer, url: str, method: str) -> DispatchOutcome:
+        outcome = _http.unexpected(
+            answer, what="GitHub", url=url, secrets=self._secrets, method=method
+        )
         if answer.status in (403, 429):
             wait = rate_limit_wait(answer)
             if wait is not None:
@@ -186,7 +227,9 @@ def build(entry: Mapping[str, Any], config_dir: str, secret: SecretReader) -> Gi
             f"{where}: workflow is the workflow's file name (redeploy.yml) or its id, "
             f"not a path: {workflow!r}"
         )
-    ref = _http.setting(entry, "ref", where)
+    ref = entry.get("ref")
+    if ref is not None:
+        ref = _http.setting(entry, "ref", where)
     api_url = _http.http_url(
         _http.setting(entry, "api_url", where, DEFAULT_API_URL), where, "api_url"
     )
@@ -195,3 +238,4 @@ def build(entry: Mapping[str, Any], config_dir: str, secret: SecretReader) -> Gi
 
 
 DISPATCH_TYPE = DispatchType("github", build)
+TYPE = DISPATCH_TYPE  # the name the inbox's registry uses

@@ -9,12 +9,15 @@ https://www.jenkins.io/doc/book/using/remote-access-api/) with form fields
 - ``MODE``: ``webhook`` or ``smart``,
 
 the shape ``pipelines/jenkins/Jenkinsfile`` declares. Authentication is HTTP Basic with a
-user and that user's API token (``user_env``/``user_file`` or ``user``, and
-``token_env``/``token_file``). No CSRF crumb is fetched: since Jenkins 2.96, requests
-authenticated with an API token over Basic authentication are exempt from CSRF protection
-(https://www.jenkins.io/doc/developer/security/misc/#crumbexclusion, and
-https://www.jenkins.io/doc/book/security/csrf-protection/). A password instead of an API
-token would need a crumb and a web session: use an API token.
+user and that user's API token (``user_env``/``user_file``, ``token_env``/``token_file``).
+
+No CSRF crumb is fetched: "Since Jenkins 2.96, requests using Basic authentication
+providing an API token do not need to provide a CSRF token (crumb)"
+(https://www.jenkins.io/doc/developer/security/misc/#crumbexclusion; the remote access
+API page says API tokens are preferred to crumbs,
+https://www.jenkins.io/doc/book/using/remote-access-api/, and
+https://www.jenkins.io/doc/book/security/csrf-protection/ explains crumbs). A password
+instead of an API token would need a crumb and a web session: use an API token.
 
 Jenkins answers ``201 Created`` with a ``Location`` header naming the queue item; the item
 is kept in the outcome's detail. 429 and 5xx (and network faults) are retried by the inbox;
@@ -31,7 +34,6 @@ from typing import Any
 
 import requests
 
-from cdhelper.errors import ConfigError
 from cdhelper.http import DEFAULT_TIMEOUTS, Timeouts, new_session, redact_url
 from cdhelper.inbox.dispatchers import _http
 from cdhelper.inbox.dispatchers.base import (
@@ -79,8 +81,9 @@ class JenkinsDispatcher:
         form = {"TARGET": request.environment, "MODE": request.mode.value}
         if request.mode is Mode.WEBHOOK:
             form["PAYLOAD"] = payload_text(request)
-        answer = _http.post(
+        answer = _http.send(
             self._session,
+            "POST",
             self.url,
             what="Jenkins",
             timeouts=self._timeouts,
@@ -113,15 +116,10 @@ def payload_text(request: DispatchRequest) -> str:
 def build(entry: Mapping[str, Any], config_dir: str, secret: SecretReader) -> JenkinsDispatcher:
     where = "dispatch jenkins"
     job_url = _http.http_url(_http.setting(entry, "job_url", where), where, "job_url")
-    if "user" in entry:
-        user = _http.setting(entry, "user", where)
-    else:
-        user = secret(entry, "user") or ""
-        if not user.strip():
-            raise ConfigError(f"{where}: user, user_env or user_file is required")
-        user = user.strip()
+    user = _http.required_secret(entry, "user", secret, where)
     token = _http.required_secret(entry, "token", secret, where)
     return JenkinsDispatcher(job_url, user, token)
 
 
 DISPATCH_TYPE = DispatchType("jenkins", build)
+TYPE = DISPATCH_TYPE  # the name the inbox's registry uses
