@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 import requests
+from standins import REDEPLOY_INPUTS, StandInGitHub, Workflow, dispatch_request
 
 from cdhelper.errors import ConfigError
 from cdhelper.http import Timeouts
 from cdhelper.inbox.dispatchers import DISPATCH_TYPES, by_name, github
 from cdhelper.inbox.dispatchers.base import Mode, Status
 from cdhelper.sources import load_events
-from inbox.standins import REDEPLOY_INPUTS, StandInGitHub, Workflow, dispatch_request
 
 from helpers import DATA
 

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from standins import StandInJenkins, dispatch_request
 
 from cdhelper.errors import ConfigError
 from cdhelper.http import Timeouts
 from cdhelper.inbox.dispatchers import DISPATCH_TYPES, _http, by_name, jenkins
 from cdhelper.inbox.dispatchers.base import Mode, Status
 from cdhelper.sources import load_events
-from inbox.standins import StandInJenkins, dispatch_request
 
 from helpers import DATA
 
