@@ -12,7 +12,8 @@ deduplicated) to /hooks/hub/<token> and counts the 202 answers in its response()
    once on the same store; the load goes on until the end. Every delivery answered 202
    must be in the store: stored >= accepted, counted in the inbox's SQLite store
    (read-only) after the run. A delivery committed but whose answer the kill (or the end
-   of the load) cut off is stored without having been counted: at most one per connection.
+   of the load) cut off is stored without having been counted: at most one per connection
+   each time.
 
     python bench/inbox_bench.py [--duration 10] [--connections 16] [--threads 1]
 
@@ -62,7 +63,7 @@ end
 
 function request()
   counter = counter + 1
-  local body = string.format(TEMPLATE, number, counter)
+  local body = string.format(TEMPLATE, PHASE, number, counter)
   return wrk.format("POST", PATH, nil, body)
 end
 
@@ -118,7 +119,7 @@ def lua_string(text: str) -> str:
     return "[==[" + text + "]==]"
 
 
-def write_files(root: Path, port: int, token: str) -> tuple[Path, Path]:
+def write_files(root: Path, port: int, token: str) -> tuple[Path, str]:
     """The inbox's config (one Docker Hub source, one `plans` environment) and wrk's script."""
     services = root / "services.json"
     shutil.copy(EXAMPLES / "swarmpit-services.json", services)
@@ -143,17 +144,20 @@ def write_files(root: Path, port: int, token: str) -> tuple[Path, Path]:
         )
     )
     payload = json.loads((EXAMPLES / "dockerhub-push.json").read_text())
-    payload["push_data"]["tag"] = "bench-t%d-%d"
+    payload["push_data"]["tag"] = "bench-%s-t%d-%d"  # phase, wrk thread, request
     payload["repository"]["repo_name"] = "bench/app"  # no service runs it: nothing to redeploy
     payload["repository"]["name"] = "app"
     payload["repository"]["namespace"] = "bench"
     template = json.dumps(payload, separators=(",", ":"))
-    script = root / "inbox.lua"
-    script.write_text(
-        f"TEMPLATE = {lua_string(template)}\nPATH = {lua_string('/hooks/hub/' + token)}\n" + LUA
-    )
-    script.chmod(0o600)
-    return config, script
+    script = f"TEMPLATE = {lua_string(template)}\nPATH = {lua_string('/hooks/hub/' + token)}\n"
+    return config, script + LUA
+
+
+def phase_script(root: Path, script: str, phase: str) -> Path:
+    path = root / f"{phase}.lua"
+    path.touch(mode=0o600)  # it holds the token
+    path.write_text(f"PHASE = {lua_string(phase)}\n" + script)
+    return path
 
 
 class Inbox:
@@ -227,16 +231,20 @@ def finish_wrk(process: subprocess.Popen[str], duration: float) -> Run:
     )
 
 
-def stored(database: Path) -> dict[str, int]:
-    """Deliveries in the inbox's store by outcome (read-only; WAL lets it run beside the inbox)."""
+def stored(database: Path, phase: str) -> int:
+    """Accepted deliveries of a phase in the inbox's store (read-only: WAL lets it run beside
+    the inbox). A delivery's event has the phase in its tag."""
+    time.sleep(1.0)  # requests cut off when wrk stopped may still be committing
     connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
     try:
-        rows = connection.execute(
-            "SELECT outcome, count(*) FROM deliveries GROUP BY outcome"
-        ).fetchall()
+        (count,) = connection.execute(
+            "SELECT count(DISTINCT d.id) FROM deliveries d JOIN events e ON e.delivery_id = d.id"
+            " WHERE d.outcome = 'accepted' AND e.tag LIKE ?",
+            (f"bench-{phase}-%",),
+        ).fetchone()
     finally:
         connection.close()
-    return {str(outcome): int(count) for outcome, count in rows}
+    return int(count)
 
 
 def status_json(config: Path, env: dict[str, str]) -> Any:
@@ -282,16 +290,18 @@ def main() -> int:
             f"inbox on 127.0.0.1:{port} ({os.cpu_count()} CPUs), wrk -t{args.threads} "
             f"-c{args.connections} -d{args.duration}s, Docker Hub payloads, token in the path"
         )
-        first = finish_wrk(start_wrk(inbox.url, script, args), args.duration)
+        first = finish_wrk(
+            start_wrk(inbox.url, phase_script(root, script, "load"), args), args.duration
+        )
         show("load", first)
-        before = stored(database).get("accepted", 0)
-        lost_first = max(0, first.accepted - before)
+        kept = stored(database, "load")
+        lost_first = max(0, first.accepted - kept)
         print(
-            f"  stored {before}: lost {lost_first}, stored without an answer (in flight when "
-            f"wrk stopped) {max(0, before - first.accepted)}"
+            f"  accepted (202) {first.accepted}, stored {kept}: lost {lost_first}, stored "
+            f"without an answer (in flight when wrk stopped) {max(0, kept - first.accepted)}"
         )
 
-        load = start_wrk(inbox.url, script, args)
+        load = start_wrk(inbox.url, phase_script(root, script, "crash"), args)
         time.sleep(args.kill_after)
         killed_at = time.monotonic()
         inbox.kill()
@@ -300,12 +310,13 @@ def main() -> int:
         second = finish_wrk(load, args.duration)
         show("kill -9 under load", second)
         inbox.wait_healthy()
-        after = stored(database).get("accepted", 0) - before
+        after = stored(database, "crash")
         lost = max(0, second.accepted - after)
         print(
             f"  killed {args.kill_after:g} s in, answering /healthz again {down:.2f} s later; "
             f"accepted (202) {second.accepted}, stored {after}: lost {lost}, "
-            f"stored without an answer (cut off by the kill) {max(0, after - second.accepted)}"
+            f"stored without an answer (cut off by the kill or the end) "
+            f"{max(0, after - second.accepted)}"
         )
         recent = status_json(config, env)
         print(
