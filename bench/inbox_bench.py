@@ -15,7 +15,7 @@ deduplicated) to /hooks/hub/<token> and counts the 202 answers in its response()
    of the load) cut off is stored without having been counted: at most one per connection
    each time.
 
-    python bench/inbox_bench.py [--duration 10] [--connections 16] [--threads 1]
+    python bench/inbox_bench.py [--duration 10] [--connections 8] [--threads 1]
 
 Loopback only; every process it starts is stopped at the end; bounded in time.
 """
@@ -269,7 +269,7 @@ def show(title: str, run: Run) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per phase")
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--kill-after", type=float, default=4.0, help="seconds into phase 2")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")

@@ -317,3 +317,40 @@ def test_build_defaults_to_github_com() -> None:
 def test_build_refuses_incomplete_entries(entry: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         github.build(entry, ".", reader({"T": TOKEN}))
+
+
+def test_validation_errors_are_kept(server: StandInGitHub) -> None:
+    errors = [{"resource": "Workflow", "field": "ref", "code": "invalid"}]
+    server.fail_next(422, body={"message": "Validation Failed", "errors": errors})
+    outcome = dispatcher(server).dispatch(dispatch_request([hub_payload()]))
+    assert outcome.status is Status.FAILED
+    assert "Validation Failed" in outcome.detail
+    assert '"code": "invalid"' in outcome.detail
+
+
+def test_json_without_a_message_is_shown_as_text(server: StandInGitHub) -> None:
+    server.fail_next(400, body='["odd", "answer"]')
+    outcome = dispatcher(server).dispatch(dispatch_request([hub_payload()]))
+    assert outcome.status is Status.FAILED
+    assert '["odd", "answer"]' in outcome.detail
+
+
+def test_rate_limit_without_a_reset_time_waits_a_minute(server: StandInGitHub) -> None:
+    server.fail_next(429, headers={"x-ratelimit-remaining": "0"})
+    outcome = dispatcher(server).dispatch(dispatch_request([hub_payload()]))
+    assert (outcome.status, outcome.retry_after) == (Status.RETRY, 60.0)
+
+
+def test_a_repository_answer_without_default_branch_fails(server: StandInGitHub) -> None:
+    server.fail_next(200, body={"id": 1, "full_name": "acme/deploy"})
+    outcome = dispatcher(server, ref=None).dispatch(dispatch_request([hub_payload()]))
+    assert outcome.status is Status.FAILED
+    assert "named no default branch: set ref" in outcome.detail
+
+
+def test_it_never_raises(server: StandInGitHub) -> None:
+    outcome = dispatcher(server).dispatch(dispatch_request([object()]))
+    assert outcome.status is Status.FAILED
+    assert "internal error" in outcome.detail
+    assert TOKEN not in outcome.detail
+    assert server.calls == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -295,3 +296,32 @@ def test_build_refuses_incomplete_entries(entry: dict[str, Any], message: str) -
 def test_unknown_dispatch_type() -> None:
     with pytest.raises(ConfigError, match="unknown dispatch type 'ftp'"):
         by_name("ftp")
+
+
+def test_a_broken_answer_is_classified_on_what_arrived() -> None:
+    """A server that promises more body than it sends, then hangs up."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(
+                b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 1000\r\n\r\nupstream went aw"
+            )
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    target = jenkins.JenkinsDispatcher(
+        f"http://127.0.0.1:{port}/job/redeploy", USER, TOKEN, timeouts=FAST
+    )
+    try:
+        outcome = target.dispatch(dispatch_request([hub_payload()]))
+    finally:
+        thread.join(5)
+        listener.close()
+    assert outcome.status is Status.RETRY
+    assert "HTTP 502 Bad Gateway" in outcome.detail  # the body is lost: the status is enough

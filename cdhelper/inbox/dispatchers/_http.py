@@ -86,7 +86,8 @@ def send(
 
 
 def _read_capped(response: requests.Response, cap: int, deadline: float) -> tuple[bytes, bool]:
-    """At most ``cap`` bytes of the body, read until ``deadline``; a broken body reads short."""
+    """At most ``cap`` bytes of the body, read until ``deadline``; a broken body reads short
+    (often empty: urllib3 drops a partial chunk), and the status decides alone."""
     chunks: list[bytes] = []
     size = 0
     try:
