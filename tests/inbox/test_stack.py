@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
+import subprocess
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -151,3 +154,22 @@ def test_it_says_how_to_put_tls_in_front() -> None:
     assert "TLS" in text
     assert "reverse proxy" in text
     assert "access log" in text
+
+
+def test_docker_reads_it_as_a_stack() -> None:
+    """The Docker CLI's own stack loader (offline: no daemon needed), when installed."""
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no docker CLI")
+    done = subprocess.run(
+        [docker, "stack", "config", "-c", "stack.yml"],
+        cwd=DEPLOY,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CDHELPER_IMAGE": "registry.example/cdhelper:1.0"},
+    )
+    assert done.returncode == 0, done.stderr
+    resolved = yaml.safe_load(done.stdout)
+    assert resolved["services"]["inbox"]["image"] == "registry.example/cdhelper:1.0"
