@@ -2,13 +2,18 @@
 
 Exit codes: 0 success, 1 error (bad input, API failure, stale plan, failed action),
 2 usage error; ``plan --detailed-exitcode``: 0 no actions, 1 error, 2 actions present.
+Every text printed or written goes through :func:`echo` or :func:`emit`, which hide the
+secrets cdhelper knows (:mod:`cdhelper.redact`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
@@ -18,18 +23,22 @@ from cdhelper import (
     __version__,
     applier,
     backends,
+    deadline,
     documents,
     filters,
     jobs,
+    lock,
     params,
     plan,
     planner,
     report,
     sources,
 )
+from cdhelper.backends.swarmpit import ALLOW_HTTP_ENV
 from cdhelper.credentials import CredentialStore
 from cdhelper.errors import CdhelperError, UsageError
 from cdhelper.events import PushEvent
+from cdhelper.redact import redact
 from cdhelper.registry import RegistryClient
 from cdhelper.tags import release_tags
 from cdhelper.values import format_time
@@ -38,7 +47,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
-DEFAULT_WAIT = 300.0
+DEFAULT_TIMEOUT = 300.0
 
 
 class CdhelperGroup(click.Group):
@@ -54,8 +63,13 @@ class CdhelperGroup(click.Group):
 
 
 def fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    echo(f"error: {message}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """Print, with every known secret replaced by ***."""
+    click.echo(redact(text), err=err, nl=nl)
 
 
 def target_options(purpose: str) -> Callable[[F], F]:
@@ -65,8 +79,16 @@ def target_options(purpose: str) -> Callable[[F], F]:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             kwargs["addresses"] = {b.kind: kwargs.pop(_param(b)) for b in backends.BACKENDS}
+            allow_http = {ALLOW_HTTP_ENV: "1"} if kwargs.pop("allow_http") else {}
+            kwargs["environ"] = {**os.environ, **allow_http}
             return func(*args, **kwargs)
 
+        wrapper = click.option(
+            "--allow-http",
+            is_flag=True,
+            help=f"Send the Swarmpit token over plain http to a host that is not loopback "
+            f"(or set {ALLOW_HTTP_ENV}=1).",
+        )(wrapper)
         for backend in reversed(backends.BACKENDS):
             wrapper = click.option(
                 backend.option,
@@ -96,6 +118,27 @@ def source_options(func: F) -> F:
         type=click.Choice(sources.names()),
         help="Read payloads as this source instead of detecting it.",
     )(func)
+
+
+def timeout_option(scope: str) -> Callable[[F], F]:
+    """``--timeout SECONDS``: the command runs under that overall deadline."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with deadline.limit(kwargs.pop("timeout")):
+                return func(*args, **kwargs)
+
+        return click.option(  # type: ignore[return-value]
+            "--timeout",
+            type=click.FloatRange(min=1),
+            default=DEFAULT_TIMEOUT,
+            show_default=True,
+            metavar="SECONDS",
+            help=f"The time limit for {scope}: requests, retries and waits; then exit 1.",
+        )(wrapper)
+
+    return decorate
 
 
 output_option = click.option(
@@ -129,12 +172,12 @@ def validate(
             continue
         found.extend(loaded.events)
         for reason in loaded.ignored:
-            click.echo(f"note: {reason}", err=True)
+            echo(f"note: {reason}", err=True)
     if fmt == "json":
-        click.echo(documents.dump_json([report.event_fields(e) for e in found]), nl=False)
+        echo(documents.dump_json([report.event_fields(e) for e in found]), nl=False)
     else:
         for event in found:
-            click.echo(
+            echo(
                 "\t".join(
                     [
                         event.source,
@@ -144,7 +187,7 @@ def validate(
                     ]
                 )
             )
-        click.echo(
+        echo(
             f"{len(event_files) - len(failures)} valid file(s), {len(found)} push event(s)",
             err=True,
         )
@@ -155,10 +198,13 @@ def validate(
 @cli.command()
 @target_options("Read the services from")
 @output_option
-def inventory(addresses: backends.Addresses, output: str | None) -> None:
+@timeout_option("the whole command")
+def inventory(
+    addresses: backends.Addresses, environ: Mapping[str, str], output: str | None
+) -> None:
     """Snapshot the running services of a live target as JSON."""
     _writable(output)
-    backend = backends.live_source(addresses)
+    backend = backends.live_source(addresses, environ)
     if backend is None:
         options = " or ".join(f"{b.option} {b.address_help}" for b in backends.BACKENDS)
         variables = " or ".join(b.address_env for b in backends.BACKENDS)
@@ -210,7 +256,16 @@ def inventory(addresses: backends.Addresses, output: str | None) -> None:
     type=params.HOST,
     multiple=True,
     metavar="HOST[:PORT]",
-    help="Talk plain HTTP to this registry (loopback registries always are).",
+    help="Talk plain HTTP to this registry, credentials included (loopback registries always are).",
+)
+@click.option(
+    "--trusted-realm",
+    "trusted_realms",
+    type=params.REALM,
+    multiple=True,
+    metavar="[SCHEME://]HOST[:PORT]",
+    help="Send registry credentials to this token service, though not the registry's own "
+    "(repeatable; Docker Hub's is built in).",
 )
 @click.option(
     "--parallel",
@@ -225,6 +280,7 @@ def inventory(addresses: backends.Addresses, output: str | None) -> None:
     is_flag=True,
     help="Exit 0 when there is nothing to do, 2 when the plan has actions, 1 on error.",
 )
+@timeout_option("the whole command (registry lookups included)")
 def plan_command(
     event_files: Sequence[str],
     source_name: str | None,
@@ -232,10 +288,12 @@ def plan_command(
     smart: bool,
     inventory_file: str | None,
     addresses: backends.Addresses,
+    environ: Mapping[str, str],
     scope: Sequence[filters.Filter],
     resolve_digests: bool,
     aliases: Sequence[tuple[str, str]],
     insecure: Sequence[str],
+    trusted_realms: Sequence[str],
     parallel: int,
     output: str | None,
     detailed_exitcode: bool,
@@ -251,13 +309,16 @@ def plan_command(
     pushes = sources.load_events(event_files, source_name, registry_host).events
     request = jobs.PlanRequest(
         mode=plan.Mode.SMART if smart else plan.Mode.WEBHOOK,
-        source=backends.source(inventory_file, addresses),
+        source=backends.source(inventory_file, addresses, environ),
         pushes=pushes,
         policy=policy,
         filters=scope,
         resolve_digests=resolve_digests,
         registry=lambda: RegistryClient(
-            CredentialStore.from_environment(), insecure=insecure, pool_size=parallel
+            CredentialStore.from_environment(),
+            insecure=insecure,
+            trusted_realms=trusted_realms,
+            pool_size=parallel,
         ),
         parallel=parallel,
     )
@@ -265,11 +326,11 @@ def plan_command(
     result = outcome.plan
     emit(plan.dumps(result), output)
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     if outcome.registry is not None:
-        click.echo(report.registry_stats(outcome.registry.stats), err=True)
+        echo(report.registry_stats(outcome.registry.stats), err=True)
     summary = report.plan_text(result) if output else report.plan_summary(result) + "\n"
-    click.echo(summary, nl=False, err=not output)
+    echo(summary, nl=False, err=not output)
     if detailed_exitcode and result.has_changes:
         sys.exit(EXIT_CHANGES)
 
@@ -285,7 +346,7 @@ def plan_command(
 )
 def show(plan_file: str, fmt: str) -> None:
     """Show a plan for review."""
-    click.echo(report.render_plan(plan.load(plan_file), report.Format(fmt)), nl=False)
+    echo(report.render_plan(plan.load(plan_file), report.Format(fmt)), nl=False)
 
 
 @cli.command()
@@ -297,49 +358,93 @@ def show(plan_file: str, fmt: str) -> None:
     is_flag=True,
     help="Docker Engine: wait until each update completed and its tasks run the new digest.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1),
-    default=DEFAULT_WAIT,
-    show_default=True,
-    metavar="SECONDS",
-    help="With --wait: the limit for the whole apply.",
-)
+@timeout_option("the whole apply, --wait included")
 @click.option("--report", "report_file", metavar="FILE", help="Write a JSON result per action.")
 @click.option("--junit", "junit_file", metavar="FILE", help="Write a JUnit XML report.")
 def apply(
     plan_file: str,
     addresses: backends.Addresses,
+    environ: Mapping[str, str],
     dry_run: bool,
     wait: bool,
-    timeout: float,
     report_file: str | None,
     junit_file: str | None,
 ) -> None:
     """Apply exactly the actions of a reviewed plan; refuse it if it went stale."""
     _writable(report_file, junit_file)
     reviewed = plan.load(plan_file)
-    kind = backends.by_kind(reviewed.target.kind)
-    if wait and not kind.can_wait:
+    if wait and not backends.by_kind(reviewed.target.kind).can_wait:
         waiters = " or ".join(b.noun for b in backends.BACKENDS if b.can_wait)
         raise UsageError(f"--wait needs a plan for {waiters} target")
-    backend = backends.apply_backend(reviewed.target, addresses)
-    if not kind.deploys_exact_digest and any(a.target_digest for a in reviewed.actions):
-        click.echo(
-            f"note: {kind.title} deploys the digest the tag points to when it redeploys, "
-            "which may be newer than the plan's target digest",
-            err=True,
-        )
-    result = applier.apply(
-        reviewed, backend, dry_run=dry_run, wait_timeout=timeout if wait else None
-    )
-    if report_file:
-        emit(documents.dump_json(report.apply_report(result, plan_file)), report_file)
-    if junit_file:
-        emit(report.apply_junit(result, reviewed, _now()), junit_file)
-    click.echo(report.apply_text(result), nl=False)
+    reports = _ApplyReports(plan_file, reviewed, report_file, junit_file)
+    try:
+        result = _run_apply(reviewed, addresses, environ, dry_run=dry_run, wait=wait)
+    except CdhelperError as exc:
+        # Nothing was touched (each action's own faults end in its outcome): CI still gets
+        # both reports, every action failed with the reason.
+        reports.write(applier.not_started(reviewed, str(exc)))
+        raise
+    # The outcome first: whatever happens to the report files, the user sees what was done.
+    echo(report.apply_text(result), nl=False)
+    unwritten = reports.write(result)
+    if unwritten:
+        fail(report.unwritten_reports(result, unwritten))
     if not result.ok:
         sys.exit(EXIT_ERROR)
+
+
+def _run_apply(
+    reviewed: plan.Plan,
+    addresses: backends.Addresses,
+    environ: Mapping[str, str],
+    *,
+    dry_run: bool,
+    wait: bool,
+) -> applier.ApplyResult:
+    kind = backends.by_kind(reviewed.target.kind)
+    backend = backends.apply_backend(reviewed.target, addresses, environ)
+    if not kind.deploys_exact_digest and any(a.target_digest for a in reviewed.actions):
+        _note(
+            f"{kind.title} deploys the digest the tag points to when it redeploys, "
+            "which may be newer than the plan's target digest"
+        )
+    limit = deadline.current()
+    wait_until = limit.at if wait and limit else None
+    exclusive = contextlib.nullcontext() if dry_run else lock.hold(backend.target, on_wait=_note)
+    with exclusive:
+        return applier.apply(reviewed, backend, dry_run=dry_run, wait_until=wait_until)
+
+
+@dataclass(frozen=True)
+class _ApplyReports:
+    plan_file: str
+    reviewed: plan.Plan
+    report_file: str | None
+    junit_file: str | None
+
+    def write(self, result: applier.ApplyResult) -> list[str]:
+        """Write every report that can be; the problems of those that cannot."""
+        renderers: list[tuple[str | None, Callable[[], str]]] = [
+            (
+                self.report_file,
+                lambda: documents.dump_json(report.apply_report(result, self.plan_file)),
+            ),
+            (self.junit_file, lambda: report.apply_junit(result, self.reviewed, _now())),
+        ]
+        problems = []
+        for path, render in renderers:
+            if not path:
+                continue
+            try:
+                emit(render(), path)
+            # A report that cannot be written must not hide what was done, nor stop the other.
+            except (CdhelperError, OSError, ValueError) as exc:
+                problems.append(str(exc) if isinstance(exc, CdhelperError) else f"{path}: {exc}")
+        return problems
+
+
+def _note(message: str) -> None:
+    echo(f"note: {message}", err=True)
 
 
 @cli.command()
@@ -348,7 +453,7 @@ def apply(
 def tags(version: str, commit: str) -> None:
     """Print the image tags of the release convention for VERSION, one per line."""
     for tag in release_tags(version, commit):
-        click.echo(tag)
+        echo(tag)
 
 
 def _writable(*paths: str | None) -> None:
@@ -358,10 +463,14 @@ def _writable(*paths: str | None) -> None:
 
 
 def emit(text: str, output: str | None) -> None:
+    """Write a document (plan, snapshot, report) to ``output`` or stdout, secrets hidden."""
+    shown = redact(text)
     if output and output != documents.STDIN:
-        documents.write_atomic(output, text)
+        if shown != text:
+            echo(f"warning: {output}: a known secret in it was replaced by ***", err=True)
+        documents.write_atomic(output, shown)
     else:
-        click.echo(text, nl=False)
+        click.echo(shown, nl=False)
 
 
 def _now() -> datetime:

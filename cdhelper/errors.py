@@ -1,21 +1,25 @@
 """The one error hierarchy: every failure a user can cause or meet is one of these.
 
 The CLI turns any :class:`CdhelperError` into exit code 1 and its message; anything else
-escaping is a bug.
+escaping is a bug. Messages are redacted when they are built (a server may echo a token in
+the body an error quotes), and again when they are printed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from cdhelper.redact import redact
+
 
 class CdhelperError(Exception):
     """Base of every error cdhelper reports to its user (exit code 1)."""
 
     def __init__(self, message: str, problems: Iterable[str] = ()) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
-        self.problems = tuple(problems)
+        self.problems = tuple(redact(problem) for problem in problems)
 
     def __str__(self) -> str:
         if not self.problems:
@@ -47,3 +51,19 @@ class ApiError(CdhelperError):
 
 class StalePlanError(CdhelperError):
     """The live services no longer match the state the plan was computed from."""
+
+
+class OutcomeUnknownError(ApiError):
+    """A request that changes something was sent, but no clear answer came back.
+
+    The server may have acted (a reset or timeout after sending): the action's outcome is
+    unknown, not failed, and the user must look at the service.
+    """
+
+
+class DeadlineError(CdhelperError):
+    """The command's overall time limit (``--timeout``) ran out.
+
+    Not an :class:`ApiError`: code that turns one peer's failure into a warning (a registry
+    that is down) must not turn "out of time" into a warning and carry on.
+    """

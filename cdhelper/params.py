@@ -12,6 +12,7 @@ import click
 
 from cdhelper import filters, planner
 from cdhelper.reference import is_valid_host, normalise_registry
+from cdhelper.registry_auth import trusted_realm
 
 if TYPE_CHECKING:  # click >= 8.3 makes ParamType generic; older releases are not subscriptable
     _ParamType = click.ParamType[Any]
@@ -58,6 +59,19 @@ class HostType(_ParamType):
         return normalise_registry(value)
 
 
+class RealmType(_ParamType):
+    """A token service trusted with registry credentials, as its origin ``scheme://host[:port]``."""
+
+    name = "realm"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return trusted_realm(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 FILTER = FilterType()
 ALIAS = AliasType()
 HOST = HostType()
+REALM = RealmType()

@@ -10,13 +10,12 @@ how it authenticates (see :mod:`cdhelper.registry_auth`).
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from cdhelper import http
+from cdhelper import cleartext, http
 from cdhelper.credentials import CredentialStore
 from cdhelper.errors import ApiError
 from cdhelper.reference import DOCKER_HUB, DOCKER_HUB_API, ImageRef
@@ -34,13 +33,7 @@ ACCEPT = ", ".join(MANIFEST_TYPES)
 
 def is_loopback(registry: str) -> bool:
     host = registry.rsplit(":", 1)[0] if not registry.endswith("]") else registry
-    host = host.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return cleartext.is_loopback(host)
 
 
 class RegistryClient:
@@ -51,6 +44,7 @@ class RegistryClient:
         credentials: CredentialStore | None = None,
         *,
         insecure: Iterable[str] = (),
+        trusted_realms: Iterable[str] = (),
         session: requests.Session | None = None,
         timeouts: http.Timeouts = http.DEFAULT_TIMEOUTS,
         retry: http.RetryPolicy = http.DEFAULT_RETRY,
@@ -67,6 +61,8 @@ class RegistryClient:
             timeouts=timeouts,
             retry=retry,
             count=self.stats.count,
+            base_url=self.base_url,
+            trusted_realms=trusted_realms,
         )
 
     def base_url(self, registry: str) -> str:

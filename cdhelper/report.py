@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree
 
 from cdhelper import __version__, documents
-from cdhelper.applier import ApplyResult, Outcome, Status
+from cdhelper.applier import FAILURES, ApplyResult, Outcome, Status
 from cdhelper.events import PushEvent
 from cdhelper.plan import Mode, Plan
 from cdhelper.reference import short_digest
@@ -150,6 +151,20 @@ def apply_text(result: ApplyResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def unwritten_reports(result: ApplyResult, problems: Sequence[str]) -> str:
+    """Why the apply exits 1 although it ran: a report file could not be written."""
+    counts = Counter(item.outcome for item in result.results)
+    done = counts[Outcome.REDEPLOYED]
+    if done or counts[Outcome.UNKNOWN]:
+        what = f"redeploys were done ({done} redeployed"
+        what += f", {counts[Outcome.UNKNOWN]} unknown)" if counts[Outcome.UNKNOWN] else ")"
+    else:
+        what = "the apply ran (nothing was redeployed)"
+    reports = "a report" if len(problems) == 1 else "the reports"
+    lines = [f"{what}, see the result above; but {reports} could not be written:"]
+    return "\n".join(lines + [f"  - {problem}" for problem in problems])
+
+
 def apply_junit(result: ApplyResult, plan: Plan, now: datetime) -> str:
     """JUnit XML for Jenkins and GitHub test reporters: one test case per planned service."""
     suite_name = f"cdhelper apply ({result.target.describe()})"
@@ -168,7 +183,7 @@ def apply_junit(result: ApplyResult, plan: Plan, now: datetime) -> str:
         case = ElementTree.SubElement(
             suite, "testcase", classname=classname, name=str(item.action.service)
         )
-        if item.outcome in (Outcome.FAILED, Outcome.STALE):
+        if item.outcome in FAILURES:
             failure = ElementTree.SubElement(
                 case, "failure", type=item.outcome.value, message=_one_line(item.message)
             )

@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 from swarm import running_digests, spec_image
 
+from cdhelper import redact
 from cdhelper.cli import cli
 
 from helpers import DATA
@@ -50,6 +51,13 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("CDHELPER_SWARMPIT_URL", "CDHELPER_SWARMPIT_TOKEN", "DOCKER_HOST"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Iterator[None]:
+    """The secrets one test registers for redaction must not hide text in the next."""
+    yield
+    redact.forget_all()
 
 
 @pytest.fixture

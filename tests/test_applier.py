@@ -4,7 +4,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC
 
 from cdhelper import applier
-from cdhelper.errors import ApiError
+from cdhelper.errors import ApiError, DeadlineError, OutcomeUnknownError
 from cdhelper.inventory import Inventory, Service, Target
 from cdhelper.plan import Action, Mode, Plan
 
@@ -28,6 +28,9 @@ class FakeBackend:
 
     def inventory(self) -> Inventory:
         return Inventory(self.target, tuple(self.services))
+
+    def service(self, service_id: str) -> Service | None:
+        return {s.id: s for s in self.services}.get(service_id)
 
     def check_target(self, planned: Target) -> None:
         assert planned == self.target
@@ -117,4 +120,85 @@ def test_unknown_target_digest_never_counts_as_done() -> None:
     action = replace(make_action("a"), target_digest=None)
     assert (
         applier.apply(make_plan(action), backend).results[0].outcome is applier.Outcome.REDEPLOYED
+    )
+
+
+@dataclass
+class RacedBackend(FakeBackend):
+    """A backend whose services change between the plan's check and each redeploy."""
+
+    later: dict[str, Service | None] = field(default_factory=dict)
+    errors: dict[str, Exception] = field(default_factory=dict)
+    recheck_errors: dict[str, Exception] = field(default_factory=dict)
+
+    def service(self, service_id: str) -> Service | None:
+        if service_id in self.recheck_errors:
+            raise self.recheck_errors[service_id]
+        if service_id in self.later:
+            return self.later[service_id]
+        return super().service(service_id)
+
+    def redeploy(self, action: Action) -> str:
+        if action.service.id in self.errors:
+            self.calls.append(action.service.id)
+            raise self.errors[action.service.id]
+        return super().redeploy(action)
+
+
+def test_each_service_is_rechecked_just_before_its_redeploy() -> None:
+    backend = RacedBackend(
+        [live("a"), live("b"), live("c"), live("d")],
+        later={"a": live("a", pinned=NEW), "b": live("b", pinned=digest("9")), "c": None},
+    )
+    plan = make_plan(*(make_action(sid) for sid in "abcd"))
+    result = applier.apply(plan, backend)
+    assert backend.calls == ["d"]  # another apply did a, b and c meanwhile
+    assert [(r.outcome, r.message) for r in result.results] == [
+        (applier.Outcome.ALREADY_DONE, f"already runs {NEW[:19]}"),
+        (
+            applier.Outcome.STALE,
+            f"image changed since the plan: r.io/app:v1@{OLD} -> r.io/app:v1@{digest('9')} "
+            "(just before its redeploy)",
+        ),
+        (applier.Outcome.STALE, "service no longer exists (just before its redeploy)"),
+        (applier.Outcome.REDEPLOYED, "ok"),
+    ]
+    assert result.status is applier.Status.FAILED
+
+
+def test_no_exception_costs_the_other_actions_their_outcome() -> None:
+    backend = RacedBackend(
+        [live(sid) for sid in "abcde"],
+        errors={
+            "a": OutcomeUnknownError("peer: POST x: connection reset; the request may have"),
+            "b": RecursionError("maximum recursion depth exceeded"),
+            "c": DeadlineError("peer: the time limit of 2 s (--timeout) ran out"),
+        },
+        recheck_errors={"d": ApiError("peer: GET d: HTTP 502")},
+    )
+    result = applier.apply(make_plan(*(make_action(sid) for sid in "abcde")), backend)
+    assert backend.calls == ["a", "b", "c", "e"]
+    assert [(r.outcome, r.message) for r in result.results] == [
+        (
+            applier.Outcome.UNKNOWN,
+            "peer: POST x: connection reset; the request may have: check the service",
+        ),
+        (
+            applier.Outcome.UNKNOWN,
+            "unexpected RecursionError: maximum recursion depth exceeded (a bug in cdhelper); "
+            "the request may have been sent: check the service",
+        ),
+        (applier.Outcome.FAILED, "peer: the time limit of 2 s (--timeout) ran out"),
+        (applier.Outcome.FAILED, "not redeployed: cannot re-check it: peer: GET d: HTTP 502"),
+        (applier.Outcome.REDEPLOYED, "ok"),
+    ]
+    assert result.status is applier.Status.FAILED and not result.ok
+
+
+def test_a_bug_while_rechecking_fails_only_that_action() -> None:
+    backend = RacedBackend([live("a"), live("b")], recheck_errors={"a": TypeError("bad")})
+    result = applier.apply(make_plan(make_action("a"), make_action("b")), backend)
+    assert backend.calls == ["b"]
+    assert (
+        result.results[0].message == "not redeployed: unexpected TypeError: bad (a bug in cdhelper)"
     )

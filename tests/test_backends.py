@@ -16,14 +16,14 @@ def given(swarmpit: str | None = None, docker: str | None = None) -> dict[str, s
 
 
 def test_options_win_over_the_environment() -> None:
-    env = {**TOKEN, "DOCKER_HOST": "unix:///x.sock", "CDHELPER_SWARMPIT_URL": "http://sp"}
-    assert isinstance(live_source(given("http://other", None), env), Swarmpit)
+    env = {**TOKEN, "DOCKER_HOST": "unix:///x.sock", "CDHELPER_SWARMPIT_URL": "https://sp"}
+    assert isinstance(live_source(given("https://other", None), env), Swarmpit)
     assert isinstance(live_source(given(None, "unix:///y.sock"), env), DockerEngine)
 
 
 def test_one_default_from_the_environment() -> None:
     assert isinstance(
-        live_source(given(None, None), {**TOKEN, "CDHELPER_SWARMPIT_URL": "http://sp"}), Swarmpit
+        live_source(given(None, None), {**TOKEN, "CDHELPER_SWARMPIT_URL": "https://sp"}), Swarmpit
     )
     assert isinstance(
         live_source(given(None, None), {"DOCKER_HOST": "unix:///x.sock"}), DockerEngine
@@ -34,22 +34,22 @@ def test_one_default_from_the_environment() -> None:
 def test_both_defaults_must_be_chosen_between() -> None:
     with pytest.raises(UsageError, match="both CDHELPER_SWARMPIT_URL and DOCKER_HOST are set"):
         live_source(
-            given(), {**TOKEN, "DOCKER_HOST": "unix:///x", "CDHELPER_SWARMPIT_URL": "http://s"}
+            given(), {**TOKEN, "DOCKER_HOST": "unix:///x", "CDHELPER_SWARMPIT_URL": "https://s"}
         )
     with pytest.raises(UsageError, match="either --swarmpit-url or --docker-host"):
-        live_source(given("http://s", "unix:///x"), TOKEN)
+        live_source(given("https://s", "unix:///x"), TOKEN)
     with pytest.raises(UsageError, match="either --inventory or a live target"):
         source("inv.json", given(None, "unix:///x"), TOKEN)
 
 
 def test_apply_backend_kinds_must_match() -> None:
     with pytest.raises(ConfigError, match="made for a Docker Engine, not Swarmpit"):
-        apply_backend(Target("docker", "unix:///x"), given("http://sp", None), TOKEN)
+        apply_backend(Target("docker", "unix:///x"), given("https://sp", None), TOKEN)
     with pytest.raises(ConfigError, match="made for Swarmpit, not a Docker Engine"):
-        apply_backend(Target("swarmpit", "http://sp"), given(None, "unix:///x"), TOKEN)
+        apply_backend(Target("swarmpit", "https://sp"), given(None, "unix:///x"), TOKEN)
     with pytest.raises(ConfigError, match="names no Docker Engine: give --docker-host"):
         apply_backend(Target("docker"), given(None, None), TOKEN)
     backend = apply_backend(
-        Target("swarmpit", "http://sp:8080"), given("http://sp:8080/api"), TOKEN
+        Target("swarmpit", "https://sp:8080"), given("https://sp:8080/api"), TOKEN
     )
     assert isinstance(backend, Swarmpit)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,19 @@ def swarmpit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> requests_mock.Mocker:
     monkeypatch.setenv("CDHELPER_SWARMPIT_TOKEN", f"Bearer {TOKEN}")
-    requests_mock.get(f"{SP}/api/services", json=load_data("swarmpit-services.json"))
+    services = load_data("swarmpit-services.json")
+    requests_mock.get(f"{SP}/api/services", json=services)
+    by_id = {s["id"].lower(): s for s in services}  # requests_mock lowercases paths
+
+    def one(request: Any, context: Any) -> Any:
+        return by_id[request.path.rsplit("/", 1)[-1]]
+
+    requests_mock.get(re.compile(f"{SP}/api/services/[^/]+$"), json=one)
     requests_mock.post(requests_mock_any_redeploy(), status_code=202)
     return requests_mock
 
 
 def requests_mock_any_redeploy() -> Any:
-    import re
-
     return re.compile(f"{SP}/api/services/[^/]+/redeploy")
 
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import gc
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import docker.errors
 import pytest
 import requests
 
+from cdhelper import deadline as deadlines
+from cdhelper.backends import docker_engine
 from cdhelper.backends.docker_engine import DockerEngine, check_host, connect
-from cdhelper.errors import ApiError, ConfigError
+from cdhelper.credentials import CredentialStore
+from cdhelper.errors import ApiError, ConfigError, DeadlineError, OutcomeUnknownError
 from cdhelper.inventory import fingerprint
 
 from helpers import DATA, digest, make_action
@@ -166,3 +171,79 @@ def test_check_host(url: str) -> None:
 
 def test_fingerprint_is_of_the_spec() -> None:
     assert action_for(SERVICE).fingerprint == fingerprint(SERVICE["Spec"])
+
+
+def test_every_engine_call_is_bounded_by_the_deadline() -> None:
+    client = FakeClient(copy.deepcopy(SERVICE))
+    client.timeout = 60  # type: ignore[attr-defined]
+    engine = DockerEngine("unix:///x.sock", client=client)
+    with deadlines.limit(5):
+        engine.inventory()
+        assert 0 < client.timeout <= 5  # type: ignore[attr-defined]
+    with deadlines.limit(1) as limit:
+        assert limit is not None
+        object.__setattr__(limit, "at", limit.at - 2)  # as if 2 s had passed
+        with pytest.raises(DeadlineError, match=r"Docker Engine at unix:///x.sock: services"):
+            engine.inventory()
+        with pytest.raises(DeadlineError):
+            engine.redeploy(action_for(SERVICE))
+    assert client.updates == []
+
+
+@pytest.mark.parametrize(
+    ("error", "unknown"),
+    [(requests.ReadTimeout("read timed out"), True), (requests.ConnectTimeout("no"), False)],
+)
+def test_an_update_that_may_have_reached_the_engine_is_unknown(
+    error: Exception, unknown: bool
+) -> None:
+    client = FakeClient(copy.deepcopy(SERVICE), update_errors=[error])
+    engine = DockerEngine("unix:///x.sock", client=client)
+    with pytest.raises(ApiError) as info:
+        engine.redeploy(action_for(SERVICE))
+    assert isinstance(info.value, OutcomeUnknownError) is unknown
+
+
+def test_service_rereads_one_service() -> None:
+    engine = DockerEngine("unix:///x.sock", client=FakeClient(copy.deepcopy(SERVICE)))
+    found = engine.service(SERVICE["ID"])
+    assert found is not None and found.id == SERVICE["ID"]
+
+
+def test_a_malformed_docker_config_is_an_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{"auths": {"r.io": {"auth": "!!!"}}}')
+    environ = {"DOCKER_CONFIG": str(tmp_path)}
+    with pytest.raises(ConfigError, match=f"{tmp_path / 'config.json'}: not a valid Docker config"):
+        connect("unix:///nonexistent/docker.sock", environ)
+
+
+def test_the_engine_sends_the_credentials_cdhelper_read(tmp_path: Path) -> None:
+    auth = base64.b64encode(b"me:engine-pw").decode()
+    store = CredentialStore({"auths": {"r.io": {"auth": auth}}})
+    client = docker_engine._client(store, base_url="unix:///nonexistent.sock", version="1.41")
+    try:
+        assert client._auth_configs is store.auth_config
+        assert client._auth_configs.resolve_authconfig("r.io")["password"] == "engine-pw"
+    finally:
+        client.close()
+
+
+def test_a_credential_helper_failing_during_an_update_is_an_error() -> None:
+    client = FakeClient(
+        copy.deepcopy(SERVICE),
+        update_errors=[docker.errors.DockerException("Credentials store error: helper died")],
+    )
+    engine = DockerEngine("unix:///x.sock", client=client)
+    with pytest.raises(ApiError, match="update of .*: Credentials store error: helper died"):
+        engine.redeploy(action_for(SERVICE))
+
+
+def test_docker_py_failing_on_its_own_config_read_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(**_: Any) -> None:
+        raise ValueError("not enough values to unpack")
+
+    monkeypatch.setattr("docker.APIClient", broken)
+    with pytest.raises(ConfigError, match="docker-py cannot read the Docker config: ValueError"):
+        docker_engine._client(CredentialStore(), base_url="unix:///x.sock")

@@ -133,3 +133,43 @@ def test_apply_text_summary() -> None:
     assert text.splitlines()[-1] == "Summary: 1 redeployed, 1 already-done"
     empty = report.apply_text(ApplyResult(TARGET, Status.APPLIED, ()))
     assert empty.splitlines()[-1] == "Summary: nothing to do"
+
+
+def test_junit_an_unknown_outcome_is_a_failure() -> None:
+    plan = sample_plan()
+    unknown = "Swarmpit: POST x: connection reset; the request may have reached Swarmpit"
+    result = ApplyResult(
+        TARGET,
+        Status.FAILED,
+        (
+            ActionResult(plan.actions[0], Outcome.UNKNOWN, unknown),
+            ActionResult(plan.actions[1], Outcome.REDEPLOYED, "ok"),
+        ),
+    )
+    suite = junit(result).find("testsuite")
+    assert suite is not None and suite.get("failures") == "1"
+    failure = suite.findall("testcase")[0].find("failure")
+    assert failure is not None and failure.get("type") == "unknown"
+    assert report.apply_text(result).splitlines()[-1] == "Summary: 1 redeployed, 1 unknown"
+
+
+def test_unwritten_reports_say_what_was_done() -> None:
+    plan = sample_plan()
+    done = ApplyResult(
+        TARGET,
+        Status.FAILED,
+        (
+            ActionResult(plan.actions[0], Outcome.REDEPLOYED, "ok"),
+            ActionResult(plan.actions[1], Outcome.UNKNOWN, "reset"),
+        ),
+    )
+    assert report.unwritten_reports(done, ["r.json: cannot write: No space left on device"]) == (
+        "redeploys were done (1 redeployed, 1 unknown), see the result above; "
+        "but a report could not be written:\n"
+        "  - r.json: cannot write: No space left on device"
+    )
+    refused = ApplyResult(TARGET, Status.REFUSED, ())
+    assert report.unwritten_reports(refused, ["a", "b"]).startswith(
+        "the apply ran (nothing was redeployed), see the result above; "
+        "but the reports could not be written:"
+    )

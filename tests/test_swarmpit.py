@@ -7,7 +7,8 @@ import pytest
 import requests
 import requests_mock
 
-from cdhelper.backends.swarmpit import Swarmpit, normalise_url, token_from_env
+from cdhelper import redact
+from cdhelper.backends.swarmpit import BACKEND, Swarmpit, normalise_url, token_from_env
 from cdhelper.errors import ApiError, ConfigError, InputError
 
 from helpers import digest, make_action
@@ -112,3 +113,61 @@ def test_redeploy_posts_tag_once(
     with pytest.raises(ApiError, match="HTTP 500"):
         Swarmpit(BASE, "t").redeploy(make_action("a/b"))
     assert requests_mock.call_count == 2
+
+
+@pytest.mark.parametrize("value", ["tök€n-value", "two words", "tab\tinside", "ab\x00cd"])
+def test_tokens_that_cannot_be_a_header_are_config_errors(value: str) -> None:
+    with pytest.raises(ConfigError, match="CDHELPER_SWARMPIT_TOKEN is not a Swarmpit API token"):
+        token_from_env({"CDHELPER_SWARMPIT_TOKEN": value})
+
+
+def test_the_token_is_known_as_a_secret_once_read() -> None:
+    token_from_env({"CDHELPER_SWARMPIT_TOKEN": "Bearer jwt-abc.def"})
+    assert redact.redact("echo: Bearer jwt-abc.def") == "echo: Bearer ***"
+
+
+@pytest.mark.parametrize(
+    ("url", "environ", "allowed"),
+    [
+        ("https://swarmpit.example.com", {}, True),
+        ("http://127.0.0.1:8888", {}, True),
+        ("http://localhost:8888/api", {}, True),
+        ("http://[::1]:8888", {}, True),
+        ("http://swarmpit.example.com:8080", {}, False),
+        ("http://10.0.0.5:8080", {"CDHELPER_ALLOW_HTTP": "0"}, False),
+        ("http://10.0.0.5:8080", {"CDHELPER_ALLOW_HTTP": "1"}, True),
+        ("http://10.0.0.5:8080", {"CDHELPER_ALLOW_HTTP": "true"}, True),
+    ],
+)
+def test_plain_http_to_a_remote_swarmpit_needs_an_opt_in(
+    url: str, environ: dict[str, str], allowed: bool
+) -> None:
+    connect = BACKEND.connect
+    env = {"CDHELPER_SWARMPIT_TOKEN": "tok-123", **environ}
+    if allowed:
+        assert isinstance(connect(url, env), Swarmpit)
+    else:
+        with pytest.raises(ConfigError) as raised:
+            connect(url, env)
+        assert str(raised.value) == (
+            f"refusing to send the Swarmpit API token over plain http to {normalise_url(url)}: "
+            "use https, or give --allow-http (or set CDHELPER_ALLOW_HTTP=1) "
+            "if that network path is trusted"
+        )
+
+
+def test_after_a_401_the_token_is_not_sent_again(requests_mock: requests_mock.Mocker) -> None:
+    requests_mock.post(f"{BASE}/api/services/a/redeploy", status_code=401, text="token expired")
+    requests_mock.post(f"{BASE}/api/services/b/redeploy", status_code=202)
+    swarmpit = Swarmpit(BASE, "tok-123")
+    with pytest.raises(ApiError) as first:
+        swarmpit.redeploy(make_action("a"))
+    assert "answered HTTP 401" in first.value.message and first.value.status == 401
+    with pytest.raises(ApiError) as second:
+        swarmpit.redeploy(make_action("b"))
+    assert second.value.message == (
+        f"not tried, the token was refused before: {first.value.message}"
+    )
+    with pytest.raises(ApiError, match="not tried"):
+        swarmpit.inventory()
+    assert requests_mock.call_count == 1  # nothing more was sent, with the token or without

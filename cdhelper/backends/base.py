@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from cdhelper.inventory import Inventory, Target
+from cdhelper.inventory import Inventory, Service, Target
 from cdhelper.plan import Action
 
 
@@ -26,10 +26,16 @@ class Backend(Protocol):
         """The services running now."""
         ...
 
+    def service(self, service_id: str) -> Service | None:
+        """One service as it runs now, read afresh; None when it no longer exists."""
+        ...
+
     def redeploy(self, action: Action) -> str:
         """Start the redeploy of one planned action; a short message on success.
 
-        Raises :class:`~cdhelper.errors.CdhelperError` when the backend refuses or fails.
+        Raises :class:`~cdhelper.errors.CdhelperError` when the backend refuses or fails,
+        :class:`~cdhelper.errors.OutcomeUnknownError` when the request may have reached
+        the backend but no answer says what it did.
         """
         ...
 

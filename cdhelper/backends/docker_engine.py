@@ -4,7 +4,8 @@ Uses the maintained ``docker`` package (docker-py). To roll a service to a diges
 client writes ``repo:tag@sha256:<digest>`` into the spec itself (the Engine pins digests
 on the client side since API 1.30) and sends the whole spec with the live version.
 Registry credentials travel in ``X-Registry-Auth`` from the Docker config, as docker-py
-does for every update.
+does for every update; the config is the one :mod:`cdhelper.credentials` reads (and
+checks) for the registry client, so both paths use the same credentials.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import docker
 import docker.errors
 import requests
 
-from cdhelper import documents
+from cdhelper import deadline as deadlines
+from cdhelper import documents, http
 from cdhelper.backends.base import BackendType
-from cdhelper.errors import ApiError, ConfigError
-from cdhelper.inventory import STACK_LABEL, Inventory, Target, fingerprint, service
+from cdhelper.credentials import CredentialStore
+from cdhelper.errors import ApiError, ConfigError, OutcomeUnknownError
+from cdhelper.inventory import STACK_LABEL, Inventory, Service, Target, fingerprint, service
 from cdhelper.plan import Action
 from cdhelper.reference import short_digest
 
@@ -30,6 +33,7 @@ KIND = "docker"
 OUT_OF_SEQUENCE = "update out of sequence"
 UPDATE_RETRIES = 5
 POLL_INTERVAL = 0.5
+CALL_TIMEOUT = 60  # seconds, for one Engine API call; the command's deadline may cut it
 FAILED_STATES = frozenset({"paused", "rollback_started", "rollback_paused", "rollback_completed"})
 _SPEC_KEYS = (
     "Name",
@@ -44,20 +48,42 @@ _SPEC_KEYS = (
 
 def connect(base_url: str, environ: Mapping[str, str] = os.environ) -> docker.APIClient:
     """An API client for ``base_url``; TLS from DOCKER_TLS_VERIFY / DOCKER_CERT_PATH."""
+    credentials = CredentialStore.from_environment(environ)  # a malformed config: ConfigError
     kwargs = docker.utils.kwargs_from_env(environment=dict(environ))
     kwargs["base_url"] = base_url
     if not base_url.startswith(("tcp://", "https://")):
         kwargs.pop("tls", None)
     # Ask the engine its API version first (what version="auto" does), closing the probe
     # whatever happens, then talk that version.
-    probe = docker.APIClient(version=docker.constants.DEFAULT_DOCKER_API_VERSION, **kwargs)
+    left = deadlines.time_left(f"Docker Engine at {base_url}", "connect")
+    timeout = CALL_TIMEOUT if left is None else min(CALL_TIMEOUT, left)
+    probe = _client(
+        credentials,
+        version=docker.constants.DEFAULT_DOCKER_API_VERSION,
+        timeout=timeout,
+        **kwargs,
+    )
     try:
         version = str(probe.version(api_version=False)["ApiVersion"])
     except (docker.errors.DockerException, requests.RequestException, KeyError) as exc:
         raise ApiError(f"Docker Engine at {base_url}: cannot connect: {_reason(exc)}") from None
     finally:
         probe.close()
-    return docker.APIClient(version=version, timeout=60, **kwargs)
+    return _client(credentials, version=version, timeout=CALL_TIMEOUT, **kwargs)
+
+
+def _client(credentials: CredentialStore, **kwargs: Any) -> docker.APIClient:
+    """An API client that sends the credentials cdhelper read, not a second reading."""
+    try:
+        client = docker.APIClient(**kwargs)
+    except (ValueError, TypeError, UnicodeError) as exc:
+        # docker-py reads a Docker config of its own choosing when it starts, and may fail
+        # on it where cdhelper's (checked) reading did not: say so, never a traceback.
+        raise ConfigError(
+            f"docker-py cannot read the Docker config: {type(exc).__name__}"
+        ) from None
+    client._auth_configs = credentials.auth_config
+    return client
 
 
 class DockerEngine:
@@ -94,6 +120,17 @@ class DockerEngine:
         raw = self._call(self._client.services)
         return parse_services(raw, f"{self._what}: GET /services", self.target)
 
+    def service(self, service_id: str) -> Service | None:
+        """One service as it is now (None: gone): re-read just before it is redeployed."""
+        try:
+            raw = self._call(self._client.inspect_service, service_id)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        found = parse_services([raw], f"{self._what}: GET /services/{service_id}", self.target)
+        return found.services[0] if found.services else None
+
     def check_target(self, planned: Target) -> None:
         """Another address of the same cluster is fine; another cluster is refused."""
         if planned.cluster and self.cluster != planned.cluster:
@@ -113,6 +150,7 @@ class DockerEngine:
             if fingerprint(spec) != action.fingerprint:
                 raise ApiError(f"{action.service}: changed since the plan (stale): not updated")
             new_spec = _with_image(spec, image)
+            self._bound_by_deadline(f"update of {action.service}")
             try:
                 self._client.update_service(
                     action.service.id,
@@ -125,8 +163,14 @@ class DockerEngine:
                 raise ApiError(
                     f"{self._what}: update of {action.service} failed: {_reason(exc)}"
                 ) from None
-            except requests.RequestException as exc:
-                raise ApiError(f"{self._what}: cannot reach the engine: {_reason(exc)}") from None
+            except (docker.errors.DockerException, requests.RequestException) as exc:
+                # docker-py's own errors here: a credential helper failing for X-Registry-Auth
+                problem = f"{self._what}: update of {action.service}: {_reason(exc)}"
+                if isinstance(exc, requests.RequestException) and http.may_have_reached(exc):
+                    raise OutcomeUnknownError(
+                        f"{problem}; the request may have reached the {self._what}"
+                    ) from None
+                raise ApiError(problem) from None
             return f"update to {short_digest(action.target_digest)} started"
         raise ApiError(
             f"{action.service}: the version kept moving ({UPDATE_RETRIES} tries): not updated"
@@ -159,7 +203,7 @@ class DockerEngine:
                     f"{len(on_target)}/{len(tasks)} task(s) on the new digest)"
                     f"{_task_error(self, action)}"
                 )
-            time.sleep(POLL_INTERVAL)
+            time.sleep(max(0.0, min(POLL_INTERVAL, deadline - time.monotonic())))
 
     def latest_task_error(self, service_id: str) -> str | None:
         tasks = self._call(self._client.tasks, filters={"service": service_id})
@@ -169,7 +213,13 @@ class DockerEngine:
         latest = max(failed, key=lambda t: t.get("UpdatedAt", ""))
         return str(latest["Status"]["Err"])
 
+    def _bound_by_deadline(self, doing: str) -> None:
+        """No call past the command's deadline, and none that could wait beyond it."""
+        left = deadlines.time_left(self._what, doing)
+        self._client.timeout = CALL_TIMEOUT if left is None else min(CALL_TIMEOUT, left)
+
     def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self._bound_by_deadline(getattr(method, "__name__", "call").replace("_", " "))
         try:
             return method(*args, **kwargs)
         except docker.errors.NotFound as exc:

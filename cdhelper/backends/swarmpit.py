@@ -2,6 +2,10 @@
 
 Swarmpit re-resolves the tag's digest from the registry itself when it redeploys, so
 what it deploys is what the tag points to at apply time.
+
+The API token is a secret: it is registered for redaction the moment it is read, it goes
+over plain http only to a loopback Swarmpit or with ``--allow-http``, and once Swarmpit
+refuses it (HTTP 401) it is not sent again: the rest of the plan fails with that reason.
 """
 
 from __future__ import annotations
@@ -14,14 +18,16 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from cdhelper import documents, http
+from cdhelper import cleartext, documents, http, redact
 from cdhelper.backends.base import BackendType
-from cdhelper.errors import ConfigError, InputError
-from cdhelper.inventory import Inventory, Target, fingerprint, service
+from cdhelper.credentials import is_header_safe
+from cdhelper.errors import ApiError, ConfigError, InputError
+from cdhelper.inventory import Inventory, Service, Target, fingerprint, service
 from cdhelper.plan import Action
 
 TOKEN_ENV = "CDHELPER_SWARMPIT_TOKEN"  # noqa: S105 (a variable name, not a secret)
 URL_ENV = "CDHELPER_SWARMPIT_URL"
+ALLOW_HTTP_ENV = "CDHELPER_ALLOW_HTTP"  # "1": the token may go over plain http
 KIND = "swarmpit"
 
 # Swarmpit fields that change without any change to the service spec.
@@ -55,12 +61,31 @@ def normalise_url(url: str) -> str:
 def token_from_env(environ: Mapping[str, str] = os.environ) -> str:
     # Swarmpit's UI shows the token as "Bearer <jwt>": take it with or without the prefix.
     token = re.sub(r"(?i)^bearer(\s+|$)", "", environ.get(TOKEN_ENV, "").strip())
+    redact.register(token)
     if not token:
         raise ConfigError(
             f"{TOKEN_ENV} is not set: export the Swarmpit API token "
             "(with or without its 'Bearer ' prefix)"
         )
+    if not is_header_safe(token):
+        raise ConfigError(
+            f"{TOKEN_ENV} is not a Swarmpit API token: it holds spaces, control or "
+            "non-ASCII characters (copy the token again from Swarmpit: user menu > API access)"
+        )
     return token
+
+
+def allows_http(environ: Mapping[str, str] = os.environ) -> bool:
+    return environ.get(ALLOW_HTTP_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def check_transport(url: str, allow_http: bool) -> None:
+    """The token goes over plain http only to a loopback Swarmpit, or when allowed."""
+    if cleartext.plain_http_to_remote(url) and not allow_http:
+        raise ConfigError(
+            f"refusing to send the Swarmpit API token over plain http to {url}: use https, "
+            f"or give --allow-http (or set {ALLOW_HTTP_ENV}=1) if that network path is trusted"
+        )
 
 
 class Swarmpit:
@@ -71,29 +96,65 @@ class Swarmpit:
         self._session = session or http.new_session()
         self._session.headers["Authorization"] = f"Bearer {token}"
         self._what = f"Swarmpit at {self.url}"
+        self._refused: str | None = None  # why the token was refused; then it is not sent
 
     @property
     def target(self) -> Target:
         return Target(KIND, self.url)
 
+    def _request(
+        self, method: str, url: str, *, missing_ok: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        """One call with the token, unless Swarmpit refused it before: then fail fast.
+
+        With ``missing_ok``, a 404 is an answer (the object is gone), not an error.
+        """
+        if self._refused is not None:
+            raise ApiError(f"not tried, the token was refused before: {self._refused}", 401)
+        response = http.request(self._session, method, url, what=self._what, **kwargs)
+        if response.status_code == 401:
+            self._session.headers.pop("Authorization", None)
+            try:
+                http.check(response, self._what, _HINTS)
+            except ApiError as exc:
+                self._refused = exc.message
+                raise
+        if not (missing_ok and response.status_code == 404):
+            http.check(response, self._what, _HINTS)
+        return response
+
     def inventory(self) -> Inventory:
-        response = http.request(self._session, "GET", f"{self.url}/api/services", what=self._what)
-        http.check(response, self._what, _HINTS)
-        try:
-            data = response.json()
-        except ValueError:
-            raise InputError(
-                f"{self._what}: GET /api/services did not answer JSON: is this a Swarmpit URL?"
-            ) from None
+        data = self._get_json("/api/services")
         return from_swarmpit(data, f"{self._what}: GET /api/services", self.url)
+
+    def service(self, service_id: str) -> Service | None:
+        """One service as it is now (None: gone): re-read just before it is redeployed."""
+        path = f"/api/services/{quote(service_id, safe='')}"
+        data = self._get_json(path, missing_ok=True)
+        if data is None:
+            return None
+        found = from_swarmpit([data], f"{self._what}: GET {path}", self.url).services
+        return found[0] if found else None
 
     def redeploy(self, action: Action) -> str:
         url = f"{self.url}/api/services/{quote(action.service.id, safe='')}/redeploy"
-        response = http.request(
-            self._session, "POST", url, what=self._what, params={"tag": action.tag}
+        # The answer is not used, only its status: read no more than an error's worth.
+        response = self._request(
+            "POST", url, params={"tag": action.tag}, max_body=http.MAX_ERROR_BODY
         )
-        http.check(response, self._what, _HINTS)
         return f"redeploy of tag {action.tag} accepted (HTTP {response.status_code})"
+
+    def _get_json(self, path: str, *, missing_ok: bool = False) -> Any:
+        """The JSON answer to ``GET path``; None for a 404 when ``missing_ok``."""
+        response = self._request("GET", f"{self.url}{path}", missing_ok=missing_ok)
+        if response.status_code == 404:
+            return None
+        try:
+            return http.json_body(response)
+        except ValueError:
+            raise InputError(
+                f"{self._what}: GET {path} did not answer JSON: is this a Swarmpit URL?"
+            ) from None
 
     def check_target(self, planned: Target) -> None:
         if planned.url and planned.url != self.url:
@@ -138,6 +199,8 @@ def is_service_list(data: Any) -> bool:
 
 
 def _connect(url: str, environ: Mapping[str, str]) -> Swarmpit:
+    url = normalise_url(url)
+    check_transport(url, allows_http(environ))
     return Swarmpit(url, token_from_env(environ))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from cdhelper import documents
 from cdhelper.errors import InputError, UsageError
 from cdhelper.events import PushEvent
-from cdhelper.sources import artifactory, dockerhub, ecr, gar, registry
+from cdhelper.sources import acr, artifactory, dockerhub, ecr, gar, ghcr, harbor, quay, registry
 from cdhelper.sources.base import Context, Parsed, Source
 
 SOURCES: tuple[Source, ...] = (
@@ -25,6 +25,10 @@ SOURCES: tuple[Source, ...] = (
     ecr.SOURCE,
     gar.SOURCE,
     artifactory.SOURCE,
+    ghcr.SOURCE,
+    harbor.SOURCE,
+    quay.SOURCE,
+    acr.SOURCE,
 )
 
 

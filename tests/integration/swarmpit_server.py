@@ -1,9 +1,10 @@
 """A small server that speaks Swarmpit's API shapes in front of a real Docker daemon.
 
 Swarmpit itself cannot run here (its images come from Docker Hub). This server answers
-what cdhelper uses, as Swarmpit does (REFERENCE.md §7): ``GET /api/services`` in the
-service mapper's shape, and ``POST /api/services/{id}/redeploy?tag=T``, which re-resolves
-the tag's digest from the registry, pins it, bumps ForceUpdate and updates the service.
+what cdhelper uses, as Swarmpit does (REFERENCE.md §7): ``GET /api/services`` (and
+``GET /api/services/{id}``) in the service mapper's shape, and
+``POST /api/services/{id}/redeploy?tag=T``, which re-resolves the tag's digest from the
+registry, pins it, bumps ForceUpdate and updates the service.
 """
 
 from __future__ import annotations
@@ -88,10 +89,19 @@ class SwarmpitServer:
             def do_GET(self) -> None:
                 if not self._authorised():
                     return
-                if urlsplit(self.path).path != "/api/services":
-                    self._reply(404, {"error": "not found"})
+                path = urlsplit(self.path).path
+                if path == "/api/services":
+                    self._reply(200, server.services())
                     return
-                self._reply(200, server.services())
+                segments = path.strip("/").split("/")
+                if len(segments) == 3 and segments[:2] == ["api", "services"]:
+                    found = [s for s in server.services() if s["id"] == segments[2]]
+                    if found:
+                        self._reply(200, found[0])
+                    else:
+                        self._reply(404, {"error": "Service not found"})
+                    return
+                self._reply(404, {"error": "not found"})
 
             def do_POST(self) -> None:
                 if not self._authorised():

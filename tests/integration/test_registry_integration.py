@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -283,3 +286,38 @@ def test_webhook_resolve_digests_with_an_alias(
         "plan", "--event", str(event), "--inventory", swarmpit, "--registry-alias", alias
     )
     assert [a["target_digest"] for a in yaml.safe_load(without.stdout)["actions"]] == [None, None]
+
+
+def test_htpasswd_registry_through_a_credential_helper(
+    auth_registry: Registry,
+    cli_run: Callable[..., Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """docker-py's credential-helper protocol end to end; a refusal shows no secret."""
+    old = auth_registry.push("helper/app", "v1", image("helper-old"))
+    new = auth_registry.push("helper/app", "v1", image("helper-new"))
+    inventory = docker_inventory(
+        tmp_path, [{"name": "svc", "image": f"{auth_registry.host}/helper/app:v1@{old}"}]
+    )
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    config = tmp_path / "docker"
+    config.mkdir()
+    (config / "config.json").write_text(json.dumps({"credHelpers": {auth_registry.host: "t"}}))
+    helper = bin_dir / "docker-credential-t"
+    for password, code in (("pa55word", 0), ("wrong-pa55word", 1)):
+        helper.write_text(
+            f'#!/bin/sh\ncat >/dev/null\necho \'{{"Username": "ci", "Secret": "{password}"}}\'\n'
+        )
+        helper.chmod(0o755)
+        result = cli_run(
+            "plan", "--smart", "--inventory", inventory, env={"DOCKER_CONFIG": str(config)}
+        )
+        assert result.exit_code == code, result.output
+        basic = base64.b64encode(f"ci:{password}".encode()).decode()
+        assert password not in result.output and basic not in result.output
+        if code == 0:
+            assert yaml.safe_load(result.stdout)["actions"][0]["target_digest"] == new
+    assert f"registry {auth_registry.host} refused the credentials of user 'ci'" in result.stderr

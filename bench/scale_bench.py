@@ -1,0 +1,153 @@
+"""Benchmark: cdhelper's whole-process cost as the Swarm grows (10 to 100,000 services).
+
+Generates Swarmpit-shaped inventories (each service a copy of the bundled example's first
+record, with its own id, name and image) and one Docker Hub event that moves one of them,
+then runs ``cdhelper plan``, ``cdhelper validate`` (on an envelope of N registry events)
+and ``cdhelper show`` (on the plan over N services) as separate processes, several times
+each, measuring wall time and peak memory (the child's max RSS). It prints the medians
+and each size's ratio to the 10-service run, the denominator: cdhelper's own start-up.
+
+    python bench/scale_bench.py [--sizes 10,1000,10000,100000] [--runs 5]
+
+Needs nothing but cdhelper installed in this interpreter; touches no network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "swarmpit-services.json"
+DIGEST = "sha256:" + "2" * 64
+
+
+def inventory(size: int) -> list[dict[str, Any]]:
+    """``size`` Swarmpit services; every tenth follows ``bench/app:v1``, the pushed tag."""
+    template = json.loads(EXAMPLE.read_text())[0]
+    services = []
+    for index in range(size):
+        service = copy.deepcopy(template)
+        repo = "bench/app" if index % 10 == 0 else f"bench/app{index % 997}"
+        service["id"] = f"svc{index:07d}"
+        service["serviceName"] = f"stack{index % 50}_service{index}"
+        service["stack"] = f"stack{index % 50}"
+        service["repository"] = {
+            "name": repo,
+            "tag": "v1",
+            "image": f"{repo}:v1",
+            "imageDigest": "sha256:" + f"{index:064x}",
+        }
+        services.append(service)
+    return services
+
+
+def hub_event() -> dict[str, Any]:
+    return {
+        "push_data": {"pushed_at": 1_700_000_000, "tag": "v1", "pusher": "bench"},
+        "repository": {"repo_name": "bench/app", "namespace": "bench", "name": "app"},
+    }
+
+
+def registry_envelope(size: int) -> dict[str, Any]:
+    """One notification envelope of ``size`` tagged manifest pushes."""
+    events = [
+        {
+            "id": f"ev{index}",
+            "timestamp": "2026-11-27T03:51:11.095133Z",
+            "action": "push",
+            "target": {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": DIGEST,
+                "repository": f"app{index}",
+                "url": f"http://127.0.0.1:5000/v2/app{index}/manifests/{DIGEST}",
+                "tag": "v1",
+            },
+            "request": {"host": "127.0.0.1:5000"},
+        }
+        for index in range(size)
+    ]
+    return {"events": events}
+
+
+def run(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one ``cdhelper`` process."""
+    start = time.perf_counter()
+    pid = os.posix_spawn(
+        sys.executable,
+        [sys.executable, "-m", "cdhelper", *args],
+        os.environ,
+        file_actions=[
+            (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+        ],
+    )
+    _, status, usage = os.wait4(pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"cdhelper {' '.join(args)} failed")
+    return elapsed, usage.ru_maxrss / 1024  # KiB on Linux
+
+
+def measure(args: list[str], runs: int) -> tuple[float, float]:
+    results = [run(args) for _ in range(runs)]
+    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+
+
+def generate(work: Path, size: int) -> None:
+    """Write the inputs for ``size`` services (run in a child: keeps this process small)."""
+    (work / f"inventory-{size}.json").write_text(json.dumps(inventory(size)))
+    (work / f"envelope-{size}.json").write_text(json.dumps(registry_envelope(size)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10,1000,10000,100000")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--generate", nargs=2, metavar=("DIR", "SIZE"), help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.generate:
+        generate(Path(options.generate[0]), int(options.generate[1]))
+        return
+    sizes = [int(s) for s in options.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        event = work / "hub.json"
+        event.write_text(json.dumps(hub_event()))
+        rows = []
+        for size in sizes:
+            # A child writes the inputs: the benchmark's own memory never inflates the
+            # peak RSS measured for the cdhelper processes it spawns.
+            subprocess.run(
+                [sys.executable, __file__, "--generate", str(work), str(size)], check=True
+            )
+            inv = work / f"inventory-{size}.json"
+            envelope = work / f"envelope-{size}.json"
+            plan = work / f"plan-{size}.yaml"
+            run(["plan", "--event", str(event), "--inventory", str(inv), "-o", str(plan)])
+            for command, args in (
+                ("plan", ["plan", "--event", str(event), "--inventory", str(inv)]),
+                ("validate", ["validate", str(envelope)]),
+                ("show", ["show", str(plan)]),
+            ):
+                seconds, peak = measure(args, options.runs)
+                rows.append((command, size, seconds, peak))
+    base = {command: seconds for command, size, seconds, _ in rows if size == sizes[0]}
+    print(f"{'command':<9} {'services':>9} {'median s':>9} {'ratio':>7} {'peak MB':>8}")
+    for command, size, seconds, peak in rows:
+        ratio = seconds / base[command]
+        print(f"{command:<9} {size:>9,} {seconds:>9.3f} {ratio:>6.1f}x {peak:>8.0f}")
+    print(f"({options.runs} runs each; python {sys.version.split()[0]}; {os.cpu_count()} cores)")
+
+
+if __name__ == "__main__":
+    main()
