@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from standins import StandInJenkins, dispatch_request
 
+from cdhelper import redact
 from cdhelper.errors import ConfigError
 from cdhelper.http import Timeouts
 from cdhelper.inbox.dispatchers import DISPATCH_TYPES, _http, by_name, jenkins
@@ -235,6 +236,7 @@ def test_connection_refused_is_retried() -> None:
     assert outcome.status is Status.RETRY
     assert "cannot reach" in outcome.detail
     assert "connection refused" in outcome.detail
+    assert "may have been received" not in outcome.detail  # it never left
 
 
 def test_no_answer_in_time_is_retried(server: StandInJenkins) -> None:
@@ -244,6 +246,22 @@ def test_no_answer_in_time_is_retried(server: StandInJenkins) -> None:
     assert outcome.status is Status.RETRY
     assert "no answer" in outcome.detail
     assert "0.3 s" in outcome.detail
+    assert "may have been received" in outcome.detail  # at least once: Jenkins may have it
+
+
+def test_control_characters_never_reach_a_detail(server: StandInJenkins) -> None:
+    server.fail_next(400, body="bad\x1b[31m request\x00")
+    outcome = dispatcher(server).dispatch(dispatch_request([hub_payload()]))
+    assert "bad [31m request" in outcome.detail
+    assert "\x1b" not in outcome.detail
+    assert "\x00" not in outcome.detail
+
+
+def test_the_token_is_known_to_cdhelpers_output_boundary(server: StandInJenkins) -> None:
+    dispatcher(server)
+    assert redact.redact(f"log line with {TOKEN}") == "log line with ***"
+    basic = base64.b64encode(f"{USER}:{TOKEN}".encode()).decode()
+    assert redact.redact(f"Authorization: Basic {basic}") == "Authorization: Basic ***"
 
 
 def test_it_never_raises(server: StandInJenkins) -> None:

@@ -24,8 +24,9 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
 
+from cdhelper import redact
 from cdhelper.errors import ConfigError
-from cdhelper.http import Timeouts, redact_url, retry_after
+from cdhelper.http import Timeouts, may_have_reached, printable, redact_url, retry_after
 from cdhelper.inbox.dispatchers.base import DispatchOutcome, SecretReader, Status
 
 BODY_CAP = 16 * 1024  # bytes of an answer's body read at most
@@ -67,17 +68,16 @@ def send(
             stream=True,
             **kwargs,
         )
-    except requests.Timeout:
-        maybe = " (it may have been received: it is sent again)" if method == "POST" else ""
-        return DispatchOutcome(
-            Status.RETRY,
-            f"{what}: no answer from {redact_url(url)} within {timeouts.read:g} s{maybe}",
-        )
     except requests.RequestException as exc:
-        return DispatchOutcome(
-            Status.RETRY,
-            scrub(f"{what}: cannot reach {redact_url(url)}: {_cause(exc)}", secrets),
-        )
+        if isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectTimeout):
+            problem = f"no answer from {redact_url(url)} within {timeouts.read:g} s"
+        elif isinstance(exc, requests.Timeout):
+            problem = f"cannot reach {redact_url(url)} within {timeouts.connect:g} s"
+        else:
+            problem = f"cannot reach {redact_url(url)}: {_cause(exc)}"
+        if method == "POST" and may_have_reached(exc):
+            problem += " (it may have been received: it is sent again, at least once)"
+        return DispatchOutcome(Status.RETRY, scrub(f"{what}: {problem}", secrets))
     try:
         body, truncated = _read_capped(response, cap, time.monotonic() + timeouts.read)
     finally:
@@ -138,7 +138,7 @@ def snippet(answer: Answer, secrets: Iterable[str]) -> str:
         text = message
     elif "<" in text:
         text = html.unescape(_TAGS.sub(" ", text))
-    text = _SPACE.sub(" ", scrub(text, secrets)).strip()
+    text = _SPACE.sub(" ", printable(scrub(text, secrets))).strip()
     if len(text) > SNIPPET_CHARS:
         text = text[: SNIPPET_CHARS - 1].rstrip() + "…"
     return text
@@ -159,7 +159,12 @@ def _json_message(text: str) -> str | None:
 
 
 def forms(secret: str, user: str | None = None) -> list[str]:
-    """A secret in every form a server could echo it in."""
+    """A secret in every form a server could echo it in; registered for cdhelper's output
+    boundary too (:mod:`cdhelper.redact`: the inbox's log, ``inbox status``)."""
+    if user is None:
+        redact.register(secret)
+    else:
+        redact.register_login(user, secret)
     found = {
         secret,
         quote(secret, safe=""),
@@ -173,9 +178,10 @@ def forms(secret: str, user: str | None = None) -> list[str]:
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` without this dispatcher's secrets, nor any other cdhelper knows of."""
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(secret, MASK)
-    return text
+    return redact.redact(text)
 
 
 def _cut_partial(text: str, secrets: Iterable[str]) -> str:
@@ -189,12 +195,16 @@ def _cut_partial(text: str, secrets: Iterable[str]) -> str:
 
 def _cause(exc: requests.RequestException) -> str:
     text = str(exc)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS error (certificate or protocol)"
     if "Connection refused" in text:
         return "connection refused"
     if "Name or service not known" in text or "nodename nor servname" in text:
         return "unknown host"
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS error (certificate or protocol)"
+    if "Connection reset" in text:
+        return "connection reset by the server"
+    if "RemoteDisconnected" in text or "without response" in text:
+        return "the server closed the connection without an answer"
     return type(exc).__name__
 
 
