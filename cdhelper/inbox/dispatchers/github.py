@@ -110,7 +110,9 @@ class GitHubDispatcher:
         except Exception as exc:  # never raise: a bug must not stop the inbox's worker
             return DispatchOutcome(
                 Status.FAILED,
-                _http.scrub(f"GitHub: internal error: {type(exc).__name__}: {exc}", self._secrets),
+                _http.scrub(
+                    f"GitHub: internal error: {type(exc).__name__}: {exc}"[:400], self._secrets
+                ),
             )
 
     def _dispatch(self, request: DispatchRequest) -> DispatchOutcome:

@@ -74,7 +74,9 @@ class JenkinsDispatcher:
         except Exception as exc:  # never raise: a bug must not stop the inbox's worker
             return DispatchOutcome(
                 Status.FAILED,
-                _http.scrub(f"Jenkins: internal error: {type(exc).__name__}: {exc}", self._secrets),
+                _http.scrub(
+                    f"Jenkins: internal error: {type(exc).__name__}: {exc}"[:400], self._secrets
+                ),
             )
 
     def _dispatch(self, request: DispatchRequest) -> DispatchOutcome:
