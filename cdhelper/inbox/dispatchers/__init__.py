@@ -6,12 +6,14 @@
 from __future__ import annotations
 
 from cdhelper.errors import ConfigError
-from cdhelper.inbox.dispatchers import apply, plans
+from cdhelper.inbox.dispatchers import apply, github, jenkins, plans
 from cdhelper.inbox.dispatchers.base import DispatchType
 
 DISPATCH_TYPES: tuple[DispatchType, ...] = (
     plans.TYPE,
     apply.TYPE,
+    jenkins.TYPE,
+    github.TYPE,
 )
 
 
