@@ -15,6 +15,7 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="MIT",
+    license_files=["LICENSE"],
     python_requires=">=3.11",
     # every subpackage (sources/, backends/, ...) and the schemas
     packages=[*find_packages(include=["cdhelper", "cdhelper.*"]), "cdhelper.schemas"],
@@ -34,6 +35,18 @@ setup(
         "starlette>=0.37",
         "prometheus-client>=0.20",
     ],
+    extras_require={
+        # what the test suite needs (tox's deps and the Dockerfile's test stage use this)
+        "test": [
+            "pytest>=8",
+            "pytest-cov>=5",
+            "requests-mock>=1.11",
+            "markdown-it-py>=3",
+            "hypothesis>=6",
+            # its vendored compose-spec schema checks deploy/stack.yml
+            "check-jsonschema>=0.29",
+        ],
+    },
     entry_points={"console_scripts": ["cdhelper = cdhelper.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
