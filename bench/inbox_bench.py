@@ -122,7 +122,7 @@ def lua_string(text: str) -> str:
 def write_files(root: Path, port: int, token: str) -> tuple[Path, str]:
     """The inbox's config (one Docker Hub source, one `plans` environment) and wrk's script."""
     services = root / "services.json"
-    shutil.copy(EXAMPLES / "swarmpit-services.json", services)
+    shutil.copy(EXAMPLES / "inventory-swarmpit.json", services)
     config = root / "cdhelper.yaml"
     config.write_text(
         json.dumps(
@@ -143,7 +143,7 @@ def write_files(root: Path, port: int, token: str) -> tuple[Path, str]:
             indent=2,
         )
     )
-    payload = json.loads((EXAMPLES / "dockerhub-push.json").read_text())
+    payload = json.loads((EXAMPLES / "webhook-dockerhub-push.json").read_text())
     payload["push_data"]["tag"] = "bench-%s-t%d-%d"  # phase, wrk thread, request
     payload["repository"]["repo_name"] = "bench/app"  # no service runs it: nothing to redeploy
     payload["repository"]["name"] = "app"

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "swarmpit-services.json"
+EXAMPLE = ROOT / "examples" / "inventory-swarmpit.json"
 DIGEST = "sha256:" + "2" * 64
 
 

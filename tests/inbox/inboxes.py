@@ -141,7 +141,7 @@ def registry_push(tag: str, pushed: str, event_id: str, repository: str = "app")
 
 def hub_push(tag: str = "INT") -> bytes:
     return (
-        (Path(__file__).parent.parent.parent / "examples" / "dockerhub-push.json")
+        (Path(__file__).parent.parent.parent / "examples" / "webhook-dockerhub-push.json")
         .read_bytes()
         .replace(b'"tag": "INT"', f'"tag": "{tag}"'.encode())
     )

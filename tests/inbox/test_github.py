@@ -44,7 +44,7 @@ def dispatcher(server: StandInGitHub, **kwargs: Any) -> github.GitHubDispatcher:
 
 
 def hub_payload() -> Any:
-    return json.loads((EXAMPLES / "dockerhub-push.json").read_text())
+    return json.loads((EXAMPLES / "webhook-dockerhub-push.json").read_text())
 
 
 def test_webhook_batch_dispatches_the_workflow(server: StandInGitHub, tmp_path: Path) -> None:

@@ -268,11 +268,10 @@ def test_config_check_of_broken_yaml(tmp_path: Path) -> None:
 
 
 def test_the_example_config_is_valid() -> None:
-    config = configuration.load(str(EXAMPLES / "inbox.yaml"), {"HUB_HOOK_TOKEN": "t"})
+    config = configuration.load(str(EXAMPLES / "inbox-config.yaml"), {"HUB_HOOK_TOKEN": "t"})
     assert [e.name for e in config.environments] == ["int", "qa"]
-    assert (
-        yaml.safe_load((EXAMPLES / "inbox.yaml").read_text())["sources"][0]["type"] == "dockerhub"
-    )
+    example = yaml.safe_load((EXAMPLES / "inbox-config.yaml").read_text())
+    assert example["sources"][0]["type"] == "dockerhub"
 
 
 def test_the_readme_example_config_fits_the_schema() -> None:

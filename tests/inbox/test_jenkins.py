@@ -46,7 +46,7 @@ def dispatcher(server: StandInJenkins, job: str = "redeploy", **kwargs: Any) -> 
 
 
 def hub_payload() -> Any:
-    return json.loads((EXAMPLES / "dockerhub-push.json").read_text())
+    return json.loads((EXAMPLES / "webhook-dockerhub-push.json").read_text())
 
 
 def secrets_absent(text: str) -> None:
