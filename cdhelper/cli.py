@@ -36,11 +36,12 @@ from cdhelper import (
     sources,
 )
 from cdhelper.backends.swarmpit import ALLOW_HTTP_ENV
-from cdhelper.credentials import CredentialStore
+from cdhelper.credentials import CONFIG_ENV, CredentialStore
 from cdhelper.errors import CdhelperError, UsageError
 from cdhelper.events import PushEvent
 from cdhelper.inbox import config as configuration
 from cdhelper.inbox import status
+from cdhelper.progress import Progress
 from cdhelper.redact import redact
 from cdhelper.registry import RegistryClient
 from cdhelper.tags import release_tags
@@ -51,10 +52,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 DEFAULT_TIMEOUT = 300.0
+LOOKUPS = "checked {done}/{total} references"
+
+
+class CdhelperCommand(click.Command):
+    """A usage problem found by the command itself is click's, shown with its usage line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            # ctx is this command's: the message shows `Usage: cdhelper plan ...`
+            raise click.UsageError(str(exc), ctx) from None
 
 
 class CdhelperGroup(click.Group):
     """Turns every cdhelper error into its message and exit code 1 (2 for usage problems)."""
+
+    command_class = CdhelperCommand
+    group_class = type  # subgroups (config, inbox) are CdhelperGroups too
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -144,6 +160,24 @@ def timeout_option(scope: str) -> Callable[[F], F]:
     return decorate
 
 
+# What -h says about the environment: every secret a command reads comes from there.
+PLAN_KEY_HELP = (signing.KEY_ENV, "the plan signing key (plan signs, show and apply check)")
+REGISTRY_HELP = (CONFIG_ENV, "registry credentials (the Docker CLI's config.json)")
+CONFIG_SECRETS_HELP = (
+    "Secrets: the configuration names each one by <name>_env (an environment variable) "
+    "or <name>_file (a file, e.g. a Docker secret); it holds none itself."
+)
+
+
+def environment_help(*variables: tuple[str, str], backend: bool = False) -> str:
+    """The epilog of a command's -h listing the environment variables it reads."""
+    rows = [row for b in backends.BACKENDS for row in b.environment] if backend else []
+    described = dict([*rows, *variables])  # a command's own words for a variable win
+    width = max(map(len, described)) + 2
+    lines = (f"  {name:<{width}}{what}" for name, what in described.items())
+    return "\b\nEnvironment (secrets are never printed):\n" + "\n".join(lines)
+
+
 output_option = click.option(
     "-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
 )
@@ -165,6 +199,7 @@ def validate(
     event_files: Sequence[str], fmt: str, source_name: str | None, registry_host: str | None
 ) -> None:
     """Validate webhook payloads and print the push events they carry ('-' reads stdin)."""
+    _stdin_once({"EVENT_FILE": event_files})
     found: list[PushEvent] = []
     failures = []
     for path in event_files:
@@ -198,7 +233,7 @@ def validate(
         fail("\n".join(failures))
 
 
-@cli.command()
+@cli.command(epilog=environment_help(backend=True))
 @target_options("Read the services from")
 @output_option
 @timeout_option("the whole command")
@@ -216,7 +251,7 @@ def inventory(
     emit(documents.dump_json(snapshot), output)
 
 
-@cli.command("plan")
+@cli.command("plan", epilog=environment_help(REGISTRY_HELP, PLAN_KEY_HELP, backend=True))
 @click.option(
     "--event",
     "event_files",
@@ -308,10 +343,12 @@ def plan_command(
         raise UsageError("give at least one --event FILE, or --smart")
     policy = planner.Policy(registry_aliases=dict(aliases))
     _writable(output)
+    _stdin_once({"--event": event_files, "--inventory": [inventory_file]})
     _distinct_outputs({"-o": output}, [*event_files, inventory_file])
     key = signing.key_from_environment()
     # bad payloads fail before anything is called
     pushes = sources.load_events(event_files, source_name, registry_host).events
+    lookups = Progress.on_terminal(sys.stderr, LOOKUPS)
     request = jobs.PlanRequest(
         mode=plan.Mode.SMART if smart else plan.Mode.WEBHOOK,
         source=backends.source(inventory_file, addresses, environ),
@@ -324,10 +361,15 @@ def plan_command(
             insecure=insecure,
             trusted_realms=trusted_realms,
             pool_size=parallel,
+            progress=lookups,
         ),
         parallel=parallel,
     )
-    outcome = jobs.make_plan(request, _now())
+    try:
+        outcome = jobs.make_plan(request, _now())
+    finally:
+        if lookups is not None:
+            lookups.clear()
     result = outcome.plan
     emit(plan.dumps(result, key), output)
     for warning in result.warnings:
@@ -342,7 +384,7 @@ def plan_command(
         sys.exit(EXIT_CHANGES)
 
 
-@cli.command()
+@cli.command(epilog=environment_help(PLAN_KEY_HELP))
 @click.argument("plan_file", metavar="PLAN")
 @click.option(
     "--format",
@@ -361,10 +403,17 @@ def show(plan_file: str, fmt: str) -> None:
         echo(f"{'warning: ' if bad else ''}signature: {shown.signature.value}", err=True)
 
 
-@cli.command()
+@cli.command(epilog=environment_help(PLAN_KEY_HELP, backend=True))
 @click.argument("plan_file", metavar="PLAN")
 @target_options("For a plan made from an inventory file (or another address of its Swarm):")
 @click.option("--dry-run", is_flag=True, help="Check the plan and show what would be done.")
+@click.option(
+    "--inventory",
+    "inventory_file",
+    metavar="FILE",
+    help="With --dry-run: check the plan offline against the services of FILE (a Swarmpit or "
+    "Docker Engine service list, or a cdhelper inventory snapshot) instead of a live target.",
+)
 @click.option(
     "--wait",
     is_flag=True,
@@ -378,11 +427,14 @@ def apply(
     addresses: backends.Addresses,
     environ: Mapping[str, str],
     dry_run: bool,
+    inventory_file: str | None,
     wait: bool,
     report_file: str | None,
     junit_file: str | None,
 ) -> None:
     """Apply exactly the actions of a reviewed plan; refuse it if it went stale."""
+    _offline_options(inventory_file, addresses, dry_run=dry_run)
+    _stdin_once({"PLAN": [plan_file], "--inventory": [inventory_file]})
     _writable(report_file, junit_file)
     _distinct_outputs({"--report": report_file, "--junit": junit_file}, [plan_file])
     key = signing.key_from_environment()
@@ -391,9 +443,13 @@ def apply(
     if wait and not backends.by_kind(reviewed.target.kind).can_wait:
         waiters = " or ".join(b.noun for b in backends.BACKENDS if b.can_wait)
         raise UsageError(f"--wait needs a plan for {waiters} target")
+    offline = backends.inventory_file(inventory_file, reviewed.target) if inventory_file else None
     reports = _ApplyReports(plan_file, reviewed, report_file, junit_file)
     try:
-        result = _run_apply(reviewed, addresses, environ, dry_run=dry_run, wait=wait)
+        if offline is not None:
+            result = applier.apply(reviewed, offline, dry_run=True)
+        else:
+            result = _run_apply(reviewed, addresses, environ, dry_run=dry_run, wait=wait)
     except CdhelperError as exc:
         # Nothing was touched (each action's own faults end in its outcome): CI still gets
         # both reports, every action failed with the reason.
@@ -406,6 +462,18 @@ def apply(
         fail(report.unwritten_reports(result, unwritten))
     if not result.ok:
         sys.exit(EXIT_ERROR)
+
+
+def _offline_options(
+    inventory_file: str | None, addresses: backends.Addresses, *, dry_run: bool
+) -> None:
+    if not inventory_file:
+        return
+    if not dry_run:
+        raise UsageError("--inventory checks a plan offline: give it with --dry-run")
+    live = [b.option for b in backends.BACKENDS if addresses.get(b.kind)]
+    if live:
+        raise UsageError(f"give either --inventory or {' or '.join(live)}, not both")
 
 
 def _run_apply(
@@ -489,7 +557,7 @@ config_option = click.option(
 )
 
 
-@cli.command()
+@cli.command(epilog=CONFIG_SECRETS_HELP)
 @config_option
 @click.option(
     "--listen", callback=_listen, metavar="HOST:PORT", help="Instead of the config's listen."
@@ -507,7 +575,7 @@ def config_group() -> None:
     """The inbox configuration."""
 
 
-@config_group.command("check")
+@config_group.command("check", epilog=CONFIG_SECRETS_HELP)
 @click.argument("config_file", metavar="FILE")
 @click.option(
     "--no-secrets", is_flag=True, help="Do not read the secrets (where they are not at hand)."
@@ -545,6 +613,16 @@ def _writable(*paths: str | None) -> None:
     for path in paths:
         if path:
             documents.check_writable(path)
+
+
+def _stdin_once(inputs: Mapping[str, Sequence[str | None]]) -> None:
+    """'-' given to two inputs would hand the second an empty stdin: a usage error."""
+    readers = [name for name, paths in inputs.items() for path in paths if path == documents.STDIN]
+    if len(readers) < 2:
+        return
+    names = list(dict.fromkeys(readers))
+    given = f"{names[0]} twice" if len(names) == 1 else " and ".join(names)
+    raise UsageError(f"'-' (stdin) is given to {given}: stdin can be read only once")
 
 
 def _distinct_outputs(outputs: dict[str, str | None], inputs: Sequence[str | None]) -> None:

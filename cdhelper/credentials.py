@@ -38,6 +38,7 @@ from cdhelper.reference import DOCKER_HUB, normalise_registry
 # The key the Docker CLI uses for Docker Hub in config.json and with credential helpers.
 DOCKER_HUB_SERVER = docker.auth.INDEX_URL
 HELPER_TIMEOUT = 30.0
+CONFIG_ENV = "DOCKER_CONFIG"  # the Docker CLI's configuration folder (config.json)
 AUTH_SECTIONS = ("auths", "credHelpers", "credsStore")
 _HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # what may go into an HTTP header or form as is
@@ -56,7 +57,7 @@ class Credential:
 
 
 def config_path(environ: Mapping[str, str] = os.environ) -> Path:
-    directory = environ.get("DOCKER_CONFIG")
+    directory = environ.get(CONFIG_ENV)
     if directory:
         return Path(directory) / "config.json"
     return Path.home() / ".docker" / "config.json"

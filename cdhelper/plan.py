@@ -165,6 +165,7 @@ def dumps(plan: Plan, key: bytes | None = None) -> str:
 def loads(text: str, where: str, key: bytes | None = None) -> Plan:
     """Parse, validate and check a plan; its ``signature`` says what ``key`` finds."""
     data = documents.parse_yaml(text, where)
+    _require_plan_format(data, where)
     if isinstance(data, dict):
         version = data.get("format_version")
         if isinstance(version, int) and version > PLAN_VERSION:
@@ -186,6 +187,23 @@ def loads(text: str, where: str, key: bytes | None = None) -> Plan:
 
 def load(path: str, key: bytes | None = None) -> Plan:
     return loads(documents.read_text(path), documents.display_name(path), key)
+
+
+def _require_plan_format(data: Any, where: str) -> None:
+    """Something else given as a plan (a payload, an inventory) is said so in one line,
+    not with every schema error a plan would have."""
+    if isinstance(data, dict) and data.get("format") == PLAN_FORMAT:
+        return
+    if not isinstance(data, dict):
+        found = "it is empty" if data is None else f"it is {shown(data)}, not a mapping"
+    elif "format" in data:
+        found = f"its format is {shown(data['format'])}"
+    else:
+        found = "it has no format"
+    raise InputError(
+        f"{where}: not a cdhelper plan: {found} (a plan is the YAML `cdhelper plan` writes, "
+        f"format: {PLAN_FORMAT})"
+    )
 
 
 def require_signature(plan: Plan, where: str, key: bytes | None) -> None:

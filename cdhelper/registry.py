@@ -18,6 +18,7 @@ import requests
 from cdhelper import cleartext, http
 from cdhelper.credentials import CredentialStore
 from cdhelper.errors import ApiError
+from cdhelper.progress import Report
 from cdhelper.reference import DOCKER_HUB, DOCKER_HUB_API, ImageRef
 from cdhelper.registry_auth import NO_AUTH, Challenge, RegistryAuth, parse_challenge
 from cdhelper.values import Lookup, Stats
@@ -49,7 +50,9 @@ class RegistryClient:
         timeouts: http.Timeouts = http.DEFAULT_TIMEOUTS,
         retry: http.RetryPolicy = http.DEFAULT_RETRY,
         pool_size: int = 10,
+        progress: Report | None = None,
     ) -> None:
+        self._progress = progress  # told (done, total) as lookups finish
         self._insecure = {h.lower() for h in insecure}
         self._session = session or http.new_session(pool_size)
         self._timeouts = timeouts
@@ -91,7 +94,12 @@ class RegistryClient:
                 continue
             ready.extend(group)
         with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-            results.update(zip(ready, pool.map(self.lookup, ready), strict=True))
+            # in input order, in this thread: the count only lags a slow lookup a little
+            answers = zip(ready, pool.map(self.lookup, ready), strict=True)
+            for done, (ref, found) in enumerate(answers, 1):
+                results[ref] = found
+                if self._progress is not None:
+                    self._progress(len(unique) - len(ready) + done, len(unique))
         return results
 
     def prepare(self, registry: str, repositories: Iterable[str] = ()) -> None:

@@ -81,7 +81,6 @@ def test_plan_holds_the_documented_fields() -> None:
             lambda d: d["target"].update(token="s3cret"),
             "$.target: Additional properties are not allowed ('token' was unexpected)",
         ),
-        (lambda d: d.update(format="terraform"), '$.format: expected "cdhelper-plan"'),
     ],
 )
 def test_invalid_plans_are_refused_with_paths(edit: object, expected: str) -> None:
@@ -101,11 +100,30 @@ def test_newer_format_is_refused() -> None:
         plan.loads(yaml.safe_dump(data), "p.yaml")
 
 
-def test_not_yaml_and_not_a_mapping() -> None:
+def test_not_yaml() -> None:
     with pytest.raises(InputError, match="p.yaml: not valid YAML: .* at line"):
         plan.loads("a: [b", "p.yaml")
-    with pytest.raises(InputError, match="expected object, got array"):
-        plan.loads("- 1", "p.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("- 1", "it is a list, not a mapping"),
+        ("", "it is empty"),
+        ("just text", "it is 'just text', not a mapping"),
+        ('{"push_data": {"tag": "v1"}}', "it has no format"),
+        ("format: cdhelper-inventory\nservices: []", "its format is 'cdhelper-inventory'"),
+        ("format: terraform", "its format is 'terraform'"),
+    ],
+    ids=["list", "empty", "text", "payload", "snapshot", "other-format"],
+)
+def test_what_is_not_a_plan_is_said_in_one_line(text: str, found: str) -> None:
+    with pytest.raises(InputError) as info:
+        plan.loads(text, "p.yaml")
+    assert str(info.value) == (
+        f"p.yaml: not a cdhelper plan: {found} "
+        "(a plan is the YAML `cdhelper plan` writes, format: cdhelper-plan)"
+    )
 
 
 def test_bad_image_in_a_tampered_plan() -> None:

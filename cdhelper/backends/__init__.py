@@ -17,7 +17,8 @@ from cdhelper import documents
 from cdhelper.backends import docker_engine, swarmpit
 from cdhelper.backends.base import Backend, BackendType, Waiter
 from cdhelper.errors import ConfigError, InputError, UsageError
-from cdhelper.inventory import Inventory, Target, from_snapshot
+from cdhelper.inventory import Inventory, Service, Target, from_snapshot
+from cdhelper.plan import Action
 
 BACKENDS: tuple[BackendType, ...] = (
     swarmpit.BACKEND,
@@ -68,6 +69,53 @@ class Source:
             return self.backend.inventory()
         assert self.inventory_file is not None
         return load_inventory(self.inventory_file)
+
+
+@dataclass(frozen=True)
+class InventoryFile:
+    """The services of an inventory file standing in for a live target (``apply --dry-run
+    --inventory FILE``): a plan is checked against them offline; nothing is redeployed."""
+
+    services: Inventory
+
+    @property
+    def target(self) -> Target:
+        return self.services.target
+
+    def inventory(self) -> Inventory:
+        return self.services
+
+    def service(self, service_id: str) -> Service | None:
+        return self.services.by_id().get(service_id)
+
+    def redeploy(self, action: Action) -> str:
+        raise ConfigError(f"{action.service}: an inventory file cannot be redeployed")
+
+    def check_target(self, planned: Target) -> None:
+        """The file must list services of the plan's kind, and of its target if it says so."""
+        recorded = self.services.target
+        if recorded.kind != planned.kind:
+            raise ConfigError(
+                f"the plan is for {by_kind(planned.kind).noun}, but the inventory file lists "
+                f"{by_kind(recorded.kind).title} services"
+            )
+        for field, planned_value, recorded_value in (
+            ("target", planned.url, recorded.url),
+            ("Swarm cluster", planned.cluster, recorded.cluster),
+        ):
+            if planned_value and recorded_value and planned_value != recorded_value:
+                raise ConfigError(
+                    f"the plan is for the {field} {planned_value}, but the inventory file "
+                    f"is a snapshot of {recorded_value}"
+                )
+
+
+def inventory_file(path: str, planned: Target) -> Backend:
+    """An inventory file as the target of a dry run: any kind ``plan --inventory`` reads."""
+    loaded = InventoryFile(load_inventory(path))
+    loaded.check_target(planned)
+    # what a snapshot records is where it was taken, not what is checked now: a file
+    return InventoryFile(Inventory(Target(planned.kind), loaded.services.services))
 
 
 def _options() -> str:

@@ -66,3 +66,5 @@ class BackendType:
     detect_inventory: Callable[[Any], bool]  # its raw service list, by shape
     parse_inventory: Callable[[Any, str, str | None], Inventory]  # (data, where, address)
     connect: Callable[[str, Mapping[str, str]], Backend]  # (address, environment)
+    # the secrets and settings it reads from the environment, for -h: (variables, what)
+    environment: tuple[tuple[str, str], ...] = ()

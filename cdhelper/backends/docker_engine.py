@@ -22,7 +22,7 @@ import requests
 from cdhelper import deadline as deadlines
 from cdhelper import documents, http
 from cdhelper.backends.base import BackendType
-from cdhelper.credentials import CredentialStore
+from cdhelper.credentials import CONFIG_ENV, CredentialStore
 from cdhelper.errors import ApiError, ConfigError, OutcomeUnknownError
 from cdhelper.inventory import STACK_LABEL, Inventory, Service, Target, fingerprint, service
 from cdhelper.plan import Action
@@ -336,4 +336,9 @@ BACKEND = BackendType(
     detect_inventory=is_service_list,
     parse_inventory=from_docker,
     connect=_connect,
+    environment=(
+        ("DOCKER_TLS_VERIFY", "1: TLS to a tcp:// Docker Engine"),
+        ("DOCKER_CERT_PATH", "its client certificate, key and CA"),
+        (CONFIG_ENV, "registry credentials the Engine pulls with (config.json)"),
+    ),
 )

@@ -216,4 +216,5 @@ BACKEND = BackendType(
     detect_inventory=is_service_list,
     parse_inventory=from_swarmpit,
     connect=_connect,
+    environment=((TOKEN_ENV, "the Swarmpit API token"),),
 )
