@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from cdhelper.backends import apply_backend, live_source, source
+from cdhelper.backends import apply_backend, inventory_file, live_source, source
 from cdhelper.backends.docker_engine import DockerEngine
 from cdhelper.backends.swarmpit import Swarmpit
 from cdhelper.errors import ConfigError, UsageError
 from cdhelper.inventory import Target
+
+from helpers import DATA, make_action
 
 TOKEN = {"CDHELPER_SWARMPIT_TOKEN": "t"}
 
@@ -53,3 +55,16 @@ def test_apply_backend_kinds_must_match() -> None:
         Target("swarmpit", "https://sp:8080"), given("https://sp:8080/api"), TOKEN
     )
     assert isinstance(backend, Swarmpit)
+
+
+def test_an_inventory_file_stands_in_for_a_target_only_to_be_read() -> None:
+    backend = inventory_file(str(DATA / "swarmpit-services.json"), Target("swarmpit"))
+    assert backend.target == Target("swarmpit")
+    [first, *_] = backend.inventory().services
+    assert backend.service(first.id) == first
+    assert backend.service("no-such-id") is None
+    action = make_action(first.id)
+    with pytest.raises(ConfigError, match=r"an inventory file cannot be redeployed"):
+        backend.redeploy(action)
+    with pytest.raises(ConfigError, match="the plan is for a Docker Engine, but the inventory"):
+        inventory_file(str(DATA / "swarmpit-services.json"), Target("docker"))
