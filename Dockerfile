@@ -3,34 +3,45 @@
 #   docker build -t cdhelper .
 #   docker run --rm cdhelper --version
 #
-# The build stage makes the wheels; the test stage runs the unit and CLI tests on them
-# (the integration tests need a private dockerd and registry, which a build cannot start:
-# tox runs them); the runtime stage installs only cdhelper's wheels, so the image is built
-# only if the tests pass. Python lives in a virtual environment (/opt/cdhelper), so any
-# Debian-like base with python3 (>= 3.11), pip and venv will do.
+# The build stage makes the wheels and cdhelper's virtual environment (/opt/cdhelper); the
+# test stage runs the unit and CLI tests on them, with setup.py's `test` extra (the
+# integration tests need a private dockerd and registry, which a build cannot start: tox
+# runs them); the runtime stage copies that environment from the test stage, so there is
+# no image unless the tests pass. A virtual environment also makes any Debian-like base
+# with python3 (>= 3.11), pip and venv do, including one whose system Python is
+# "externally managed".
 #
 # Build arguments:
 #   BASE                  the base image (default python:3.11-slim)
 #   PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, PIP_NO_INDEX
 #                         pip's own settings, for a build that must use a mirror or local
-#                         wheels; e.g. wheels made beforehand with `pip wheel -w wheels '.[test]'`
-#                         in the build context: --build-arg PIP_NO_INDEX=1
-#                         --build-arg PIP_FIND_LINKS=/src/wheels (an offline build)
+#                         wheels. An offline build: in the build context, first
+#                         `pip wheel -w wheels '.[test]' 'setuptools>=64' wheel`, then
+#                         --build-arg PIP_NO_INDEX=1 --build-arg PIP_FIND_LINKS=/src/wheels
+#                         (tests/integration/test_image.py builds it so)
 #
 # Talking to the Docker Engine of the host (a Swarm manager) through its socket: the
 # image's user must be in the group that owns the socket, which differs between hosts:
 #
 #   docker run --rm -v /var/run/docker.sock:/var/run/docker.sock \
 #     --group-add "$(stat -c %g /var/run/docker.sock)" \
+#     -v "$PWD/registry-auth.json:/home/cdhelper/.docker/config.json:ro" \
 #     cdhelper plan --smart --docker-host unix:///var/run/docker.sock
+#
+# (registry-auth.json: a Docker config.json with the registry credentials, where any are
+# needed, readable by uid 10001; a `docker login` one is usually readable by its owner
+# only. Secrets such as CDHELPER_PLAN_KEY or CDHELPER_SWARMPIT_TOKEN go in with -e NAME.)
 #
 # The webhook inbox (`cdhelper serve`; deploy/stack.yml runs it as a Swarm stack) must
 # listen on all interfaces of the container; its store belongs under the user's home
 # (/home/cdhelper, where a volume keeps it):
 #
-#   docker run -d -p 8080:8080 -v cdhelper-state:/home/cdhelper \
+#   docker run -d -p 8080:8080 -v cdhelper-state:/home/cdhelper -e HUB_HOOK_TOKEN \
 #     -v "$PWD/cdhelper.yaml:/etc/cdhelper/cdhelper.yaml:ro" \
 #     cdhelper serve --config /etc/cdhelper/cdhelper.yaml --listen 0.0.0.0:8080
+#
+# (its `state:` under /home/cdhelper, e.g. /home/cdhelper/state; the secrets its *_env
+# names as -e NAME, or its *_file ones as mounted files)
 
 ARG BASE=python:3.11-slim
 
