@@ -213,7 +213,8 @@ def test_inventory_snapshot_then_plan_then_apply(
     result = runner.invoke(cli, ["apply", str(plan_file), "--report", str(report)])
     assert result.exit_code == 0, result.output
     assert posts(swarmpit) == ["/api/services/k3q9z1/redeploy"]
-    assert swarmpit.request_history[-1].qs == {"tag": ["int"]}  # requests-mock lower-cases qs
+    [redeploy] = [r for r in swarmpit.request_history if r.method == "POST"]
+    assert redeploy.qs == {"tag": ["int"]}  # requests-mock lower-cases qs
     assert (
         "redeployed      int_cd-helper (k3q9z1): redeploy of tag INT accepted (HTTP 202)"
         in result.stdout
@@ -453,11 +454,16 @@ def test_smart_usage_errors(runner: CliRunner, args: list[str], message: str) ->
     assert message in result.stderr
 
 
-def test_wait_needs_a_docker_plan(runner: CliRunner, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "option",
+    [["--monitor", "2"], ["--on-failure", "pause"], ["--keep-going"], ["--parallel", "2"]],
+    ids=["monitor", "on-failure", "keep-going", "parallel"],
+)
+def test_rollout_options_need_wait(runner: CliRunner, tmp_path: Path, option: list[str]) -> None:
     plan_file = _plan(runner, tmp_path)
-    result = runner.invoke(cli, ["apply", str(plan_file), "--wait", "--swarmpit-url", SP])
+    result = runner.invoke(cli, ["apply", str(plan_file), *option, "--swarmpit-url", SP])
     assert result.exit_code == 2
-    assert "--wait needs a plan for a Docker Engine target" in result.stderr
+    assert f"{option[0]} only apply with --wait" in result.stderr
 
 
 def test_docker_host_must_be_a_url(runner: CliRunner) -> None:
