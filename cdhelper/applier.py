@@ -3,8 +3,12 @@
 The whole plan is refused when any planned service is gone or changed since the plan
 (unless it already runs the planned digest). A moved version index alone is Swarm's own
 bookkeeping: the spec fingerprint tells the two apart. Each service is checked once more
-right before it is redeployed. One failed redeploy does not stop the others; a redeploy
-whose request may have reached the backend without a clear answer is ``unknown``.
+right before it is redeployed. A redeploy whose request may have reached the backend
+without a clear answer is ``unknown``.
+
+Without ``--wait`` every redeploy is started and one failure does not stop the others.
+With it, :mod:`cdhelper.rollout` runs a health-gated rollout: each update watched until
+healthy, a failed one rolled back (or left), and nothing more started after a failure.
 """
 
 from __future__ import annotations

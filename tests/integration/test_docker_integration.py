@@ -69,7 +69,7 @@ def test_webhook_plan_apply_wait(
         str(report),
     )
     assert result.exit_code == 0, result.output
-    assert "converged: 1 task(s) running" in result.stdout
+    assert "healthy for 2 s: completed, 1/1 task(s) running" in result.stdout
     assert spec_image(api, "e2e-web") == f"{repo}:v1@{new}"
     assert running_digests(api, "e2e-web") == {new}
     assert spec_image(api, "e2e-web-v2") == f"{repo}:v2@{v2}"
