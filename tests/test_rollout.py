@@ -42,6 +42,7 @@ class RolloutBackend(FakeBackend):
     broken: set[str] = field(default_factory=set)
     swarm_rolls_back: set[str] = field(default_factory=set)
     rollback_fails: set[str] = field(default_factory=set)
+    stuck: set[str] = field(default_factory=set)  # never healthy
     rollbacks: list[str] = field(default_factory=list)
     state: dict[str, str] = field(default_factory=dict)  # sid: "old" | "new" | "back"
     in_flight: int = 0
@@ -67,6 +68,9 @@ class RolloutBackend(FakeBackend):
 
     def observe(self, service_id: str) -> Observation | None:
         where = self.state.get(service_id, "old")
+        if where == "new" and service_id in self.stuck:
+            starting = Task("slow", "starting", "running", NEW, None)
+            return Observation(NEW, "updating", "update in progress", (starting,))
         if where == "new" and service_id in self.broken:
             if service_id in self.swarm_rolls_back:
                 return Observation(OLD, "rollback_completed", "update rolled back", ())
@@ -214,3 +218,15 @@ def test_progress_reports_each_state() -> None:
     assert states[0] == "redeploying"
     assert f"failed: a new task failed: {EXIT_3}" in states
     assert "rolling back" in states and states[-1] == "rolled-back"
+
+
+def test_an_update_not_healthy_by_the_deadline_fails_and_is_not_rolled_back() -> None:
+    backend = RolloutBackend([live(s) for s in "ab"], stuck={"a"})
+    plan = make_plan(make_action("a"), make_action("b"))
+    result = applier.apply(plan, backend, rollout=Rollout(until=time.monotonic() + 0.3))
+    assert summary(result) == [("a", Outcome.FAILED), ("b", Outcome.NOT_APPLIED)]
+    assert backend.rollbacks == []
+    assert result.results[0].message == (
+        f"timed out waiting for the update (updating, 0/1 task(s) running {NEW[:19]}); "
+        "not rolled back: no time left"
+    )
