@@ -90,6 +90,7 @@ def apply(
     dry_run: bool = False,
     rollout: Rollout | None = None,
     progress: Progress = lambda _service, _state: None,
+    wait_until: float | None = None,
 ) -> ApplyResult:
     """Check the whole plan, then redeploy; with ``rollout`` (``--wait``), a health-gated
     rollout: in plan order, ``parallel`` at a time, each update watched until it is healthy
@@ -97,7 +98,12 @@ def apply(
 
     Once the plan passed its check, every action ends with an outcome, whatever the
     backend does: nothing an action meets costs another its outcome.
+
+    ``wait_until`` (a ``time.monotonic()`` deadline) is a rollout with the defaults, for
+    callers that know no more (the inbox's apply dispatcher), on a backend that can watch.
     """
+    if rollout is None and wait_until is not None and isinstance(backend, RolloutBackend):
+        rollout = Rollout(until=wait_until)
     checked = check(plan, backend.inventory())
     if any(result.outcome is Outcome.STALE for result in checked):
         return ApplyResult(backend.target, Status.REFUSED, tuple(_refused(checked)))

@@ -40,6 +40,8 @@ from cdhelper.backends.swarmpit import ALLOW_HTTP_ENV
 from cdhelper.credentials import CredentialStore
 from cdhelper.errors import CdhelperError, UsageError
 from cdhelper.events import PushEvent
+from cdhelper.inbox import config as configuration
+from cdhelper.inbox import status
 from cdhelper.redact import redact
 from cdhelper.registry import RegistryClient
 from cdhelper.tags import release_tags
@@ -551,6 +553,76 @@ def tags(version: str, commit: str) -> None:
     """Print the image tags of the release convention for VERSION, one per line."""
     for tag in release_tags(version, commit):
         echo(tag)
+
+
+def _listen(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return configuration.parse_listen(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+config_option = click.option(
+    "--config",
+    "config_file",
+    required=True,
+    metavar="FILE",
+    help="The inbox configuration (cdhelper.yaml).",
+)
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--listen", callback=_listen, metavar="HOST:PORT", help="Instead of the config's listen."
+)
+def serve(config_file: str, listen: tuple[str, int] | None) -> None:
+    """Run the webhook inbox: receive registry webhooks, plan and dispatch per environment."""
+    # uvicorn and Starlette load only for this command
+    from cdhelper.inbox import server  # noqa: PLC0415
+
+    server.serve(config_file, listen)
+
+
+@cli.group("config")
+def config_group() -> None:
+    """The inbox configuration."""
+
+
+@config_group.command("check")
+@click.argument("config_file", metavar="FILE")
+@click.option(
+    "--no-secrets", is_flag=True, help="Do not read the secrets (where they are not at hand)."
+)
+def config_check(config_file: str, no_secrets: bool) -> None:
+    """Check an inbox configuration offline: schema, names, filters, secrets, dispatchers."""
+    loaded = configuration.load(config_file, resolve_secrets=not no_secrets)
+    if not no_secrets:
+        configuration.build_dispatchers(loaded)
+    echo(
+        f"{config_file}: ok: {len(loaded.sources)} source(s), "
+        f"{len(loaded.environments)} environment(s), listen "
+        f"{loaded.listen[0]}:{loaded.listen[1]}, state {loaded.state}"
+    )
+
+
+@cli.group("inbox")
+def inbox_group() -> None:
+    """The running inbox's store."""
+
+
+@inbox_group.command("status")
+@config_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+def inbox_status(config_file: str, fmt: str, limit: int) -> None:
+    """Recent deliveries, batches and dispatch outcomes."""
+    loaded = configuration.load(config_file, resolve_secrets=False)
+    echo(status.render(status.read(loaded, limit), fmt), nl=False)
 
 
 def _writable(*paths: str | None) -> None:

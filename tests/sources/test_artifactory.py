@@ -2,70 +2,34 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
-from cdhelper import sources
 from cdhelper.cli import cli
-from cdhelper.errors import InputError
 from cdhelper.sources import artifactory
-from cdhelper.sources.base import Context, Parsed
+from cdhelper.sources.base import Parsed
+from sources.common import FIXTURES, input_error, loader, schema_error
+from sources.common import parse as parse_document
 
-from helpers import DATA
-
-HERE = DATA / "sources" / "artifactory"
-PUSH = str(HERE / "pushed.json")
+HERE = FIXTURES / "artifactory"
+load = loader(HERE)
 NO_ORIGIN = str(HERE / "pushed-no-origin.json")
-DIGEST = "sha256:b416d974092956b84d9f333ec6efcd579533a0ee07195de6257c315a67a32202"
 IMAGE = "acme.jfrog.io/docker-local/shop/web:1.2.9"
-OWN = sorted(p.name for p in HERE.glob("*.json"))
 NO_HOST = (
     "art.json: $: the payload does not say the registry host (no jpd_origin): "
     "pass --registry-host HOST"
 )
 
 
-def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((HERE / name).read_text())
-    return data
-
-
 def parse(payload: Any, registry_host: str | None = None) -> Parsed:
-    return sources.parse_payload(payload, Context("art.json", registry_host=registry_host))
-
-
-def test_pushed_is_one_event_on_the_jpd_origin_host_by_repository_path() -> None:
-    parsed = parse(load("pushed.json"))
-    [event] = parsed.events
-    assert parsed.ignored == ()
-    assert event.source == "artifactory"
-    assert event.image.tagged == IMAGE
-    assert (event.image.registry, event.image.repository, event.image.tag) == (
-        "acme.jfrog.io",
-        "docker-local/shop/web",
-        "1.2.9",
-    )
-    assert event.digest == DIGEST
-    assert (event.timestamp, event.event_id, event.media_type) == (None, None, None)
-
-
-def test_multi_arch_push_is_the_index() -> None:
-    [event] = parse(load("pushed-multiarch.json")).events
-    assert event.image.tagged == "acme.jfrog.io/docker-local/shop/web:1.3.0"
-    assert event.digest == (
-        "sha256:35c4a2c15539c6c1e4e5fa4e554dac323ad0107d8eb5c582d6ff386b383b7dce"
-    )
-    assert event.is_index
+    return parse_document(payload, "art.json", registry_host)
 
 
 def test_without_jpd_origin_the_host_must_be_given() -> None:
-    with pytest.raises(InputError) as caught:
-        parse(load("pushed-no-origin.json"))
-    assert str(caught.value) == NO_HOST
+    error = input_error(load("pushed-no-origin.json"), "art.json")
+    assert str(error) == NO_HOST
     [event] = parse(load("pushed-no-origin.json"), "artifactory.example.com:8443").events
     assert event.image.tagged == "artifactory.example.com:8443/docker-local/shop/web:1.2.9"
 
@@ -89,19 +53,6 @@ def test_image_name_is_not_trusted_for_the_path() -> None:
     assert event.image.tagged == IMAGE
 
 
-@pytest.mark.parametrize(
-    ("name", "reason"),
-    [
-        ("deleted.json", "artifactory: docker deleted: not a push"),
-        ("promoted.json", "artifactory: docker promoted: not a push"),
-        ("artifact-deployed.json", "artifactory: artifact deployed: not a Docker tag push"),
-    ],
-    ids=["deleted", "promoted", "artifact-deployed"],
-)
-def test_valid_events_that_deploy_nothing_say_why(name: str, reason: str) -> None:
-    assert parse(load(name)) == Parsed(events=(), ignored=(reason,))
-
-
 def test_jfrogs_documented_sample_values_are_valid_for_other_events() -> None:
     payload = load("deleted.json")
     payload["data"] = {"repo_key": "sample_repo", "sha256": "sample_checksum", "size": 0}
@@ -115,23 +66,6 @@ def test_a_push_named_by_digest_is_no_tag() -> None:
     assert parse(payload).ignored == (
         f"artifactory: docker pushed sha256__{'a' * 64}: a digest, not a tag",
     )
-
-
-@pytest.mark.parametrize("name", OWN)
-def test_detection_picks_artifactory_for_every_fixture(name: str) -> None:
-    assert sources.detect(load(name), Context(name)) is artifactory.SOURCE
-
-
-def test_artifactory_never_claims_another_sources_payload() -> None:
-    claimed = []
-    for path in sorted([*DATA.glob("*.json"), *(DATA / "sources").glob("*/*.json")]):
-        if path.parent == HERE:
-            continue
-        data = json.loads(path.read_text())
-        for payload in data if isinstance(data, list) else [data]:
-            if isinstance(payload, dict) and artifactory.detect(payload):
-                claimed.append(path.name)
-    assert claimed == []
 
 
 @pytest.mark.parametrize(
@@ -163,9 +97,7 @@ def test_artifactory_never_claims_another_sources_payload() -> None:
 def test_bad_values_are_input_errors_with_the_path(data: dict[str, Any], expected: str) -> None:
     payload = load("pushed.json")
     payload["data"].update(data)
-    with pytest.raises(InputError) as caught:
-        parse(payload)
-    assert str(caught.value) == expected
+    assert str(input_error(payload, "art.json")) == expected
 
 
 @pytest.mark.parametrize(
@@ -183,9 +115,7 @@ def test_bad_values_are_input_errors_with_the_path(data: dict[str, Any], expecte
 def test_a_bad_host_is_an_input_error(origin: str, host: str | None, expected: str) -> None:
     payload = load("pushed.json")
     payload["jpd_origin"] = origin
-    with pytest.raises(InputError) as caught:
-        parse(payload, host)
-    assert str(caught.value).startswith(expected)
+    assert str(input_error(payload, "art.json", host)).startswith(expected)
 
 
 @pytest.mark.parametrize(
@@ -204,42 +134,12 @@ def test_a_bad_host_is_an_input_error(origin: str, host: str | None, expected: s
 def test_schema_errors_name_the_json_path(change: Any, expected: str) -> None:
     payload = load("pushed.json")
     change(payload)
-    with pytest.raises(InputError) as caught:
-        sources.parse_payload(payload, Context("art.json"), artifactory.SOURCE)
-    assert caught.value.message == "art.json: not a valid JFrog Artifactory webhook"
-    assert any(p.startswith(expected) for p in caught.value.problems), caught.value.problems
+    error = schema_error(payload, artifactory.SOURCE, "art.json")
+    assert error.message == "art.json: not a valid JFrog Artifactory webhook"
+    assert any(p.startswith(expected) for p in error.problems), error.problems
 
 
 # --- CLI ---------------------------------------------------------------------------------
-
-
-def test_validate_names_the_source(runner: CliRunner) -> None:
-    deleted = str(HERE / "deleted.json")
-    result = runner.invoke(cli, ["validate", PUSH, deleted])
-    assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [f"artifactory\t{IMAGE}\t{DIGEST}\t-"]
-    assert result.stderr.splitlines() == [
-        f"note: {deleted}: artifactory: docker deleted: not a push",
-        "2 valid file(s), 1 push event(s)",
-    ]
-
-
-def test_validate_json_with_registry_host(runner: CliRunner) -> None:
-    args = ["validate", "--format", "json", "--registry-host", "Registry.Example.com", NO_ORIGIN]
-    result = runner.invoke(cli, args)
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [
-        {
-            "registry": "registry.example.com",
-            "repository": "docker-local/shop/web",
-            "tag": "1.2.9",
-            "source": "artifactory",
-            "image": "registry.example.com/docker-local/shop/web:1.2.9",
-            "digest": DIGEST,
-            "timestamp": None,
-            "id": None,
-        }
-    ]
 
 
 def test_validate_without_a_host_asks_for_registry_host(runner: CliRunner) -> None:
@@ -250,25 +150,3 @@ def test_validate_without_a_host_asks_for_registry_host(runner: CliRunner) -> No
         "pass --registry-host HOST"
     )
     assert "Traceback" not in result.output
-
-
-@pytest.mark.parametrize("inventory", ["swarmpit-services.json", "docker-engine-services.json"])
-def test_plan_with_registry_host_redeploys_the_service(runner: CliRunner, inventory: str) -> None:
-    path = str(HERE / "inventories" / inventory)
-    args = ["plan", "--event", NO_ORIGIN, "--registry-host", "acme.jfrog.io", "--inventory", path]
-    result = runner.invoke(cli, args)
-    assert result.exit_code == 0, result.output
-    data = yaml.safe_load(result.stdout)
-    [action] = data["actions"]
-    assert action["service"]["name"] == "shop_web"
-    assert action["image"] == IMAGE
-    assert action["target_digest"] == DIGEST
-    assert action["reason"] == "tag 1.2.9 pushed as sha256:b416d9740929 via artifactory"
-    assert [e["source"] for e in data["events"]] == ["artifactory"]
-
-
-def test_plan_from_jpd_origin(runner: CliRunner) -> None:
-    path = str(HERE / "inventories" / "docker-engine-services.json")
-    result = runner.invoke(cli, ["plan", "--event", PUSH, "--inventory", path])
-    assert result.exit_code == 0, result.output
-    assert [a["image"] for a in yaml.safe_load(result.stdout)["actions"]] == [IMAGE]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,44 +14,18 @@ from click.testing import CliRunner
 
 from cdhelper import sources
 from cdhelper.cli import cli
-from cdhelper.errors import InputError
 from cdhelper.sources import ecr
-from cdhelper.sources.base import Context, Parsed
+from cdhelper.sources.base import Parsed
+from sources.common import FIXTURES, input_error, loader, schema_error
+from sources.common import parse as parse_document
 
-from helpers import DATA
-
-HERE = DATA / "sources" / "ecr"
-PUSH = str(HERE / "push.json")
-DIGEST = "sha256:3c949327e32569aff0c532905dcb9626892e4c9b109be08027bb1e44f7f96518"
+HERE = FIXTURES / "ecr"
+load = loader(HERE)
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web:v1.4.2"
-OWN = {p.name for p in HERE.glob("*.json")}
-
-
-def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((HERE / name).read_text())
-    return data
 
 
 def parse(payload: Any) -> Parsed:
-    return sources.parse_payload(payload, Context("ecr.json"))
-
-
-def test_push_is_one_event_with_digest_time_id_and_media_type() -> None:
-    parsed = parse(load("push.json"))
-    [event] = parsed.events
-    assert parsed.ignored == ()
-    assert event.source == "ecr"
-    assert event.image.tagged == IMAGE
-    assert (event.image.registry, event.image.repository, event.image.tag) == (
-        "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-        "shop/web",
-        "v1.4.2",
-    )
-    assert event.digest == DIGEST
-    assert event.timestamp == datetime(2026, 11, 28, 14, 3, 27, tzinfo=UTC)
-    assert event.event_id == "4f5ec4d5-4de4-7aad-a046-56d5cfe1df0e"
-    assert event.media_type == "application/vnd.oci.image.manifest.v1+json"
-    assert not event.is_index
+    return parse_document(payload, "ecr.json")
 
 
 def test_push_of_an_index_says_so() -> None:
@@ -80,52 +53,12 @@ def test_china_regions_use_the_cn_domain() -> None:
     assert event.image.registry == "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"
 
 
-@pytest.mark.parametrize(
-    ("name", "reason"),
-    [
-        ("delete.json", "ecr: DELETE: not a push"),
-        ("push-failed.json", "ecr: PUSH: result FAILURE, not SUCCESS"),
-        ("push-untagged.json", "ecr: push of shop/web without a tag"),
-        ("archive.json", "ecr: UPDATE_STORAGE_CLASS: not a push"),
-        ("scan.json", "ecr: ECR Image Scan: not an image action"),
-        ("replication.json", "ecr: ECR Replication Action: not an image action"),
-        ("pull-through-cache.json", "ecr: ECR Pull Through Cache Action: not an image action"),
-    ],
-    ids=["delete", "failed", "untagged", "archive", "scan", "replication", "pull-through-cache"],
-)
-def test_valid_events_that_deploy_nothing_say_why(name: str, reason: str) -> None:
-    assert parse(load(name)) == Parsed(events=(), ignored=(reason,))
-
-
 def test_push_of_a_non_image_manifest_is_ignored() -> None:
     payload = load("push.json")
     payload["detail"]["manifest-media-type"] = "application/vnd.cncf.oras.artifact.manifest.v1+json"
     assert parse(payload).ignored == (
         "ecr: push of application/vnd.cncf.oras.artifact.manifest.v1+json: not an image manifest",
     )
-
-
-@pytest.mark.parametrize("name", sorted(OWN))
-def test_detection_picks_ecr_for_every_fixture(name: str) -> None:
-    assert sources.detect(load(name), Context(name)) is ecr.SOURCE
-
-
-def _foreign_payloads() -> list[tuple[str, Any]]:
-    """Every payload of the other sources' fixtures (a file may hold a list of them)."""
-    found: list[tuple[str, Any]] = []
-    files = [*DATA.glob("*.json"), *(DATA / "sources").glob("*/*.json")]
-    for path in sorted(files):
-        if path.parent == HERE:
-            continue
-        data = json.loads(path.read_text())
-        for payload in data if isinstance(data, list) else [data]:
-            found.append((str(path.relative_to(DATA)), payload))
-    return found
-
-
-def test_ecr_never_claims_another_sources_payload() -> None:
-    claimed = [name for name, p in _foreign_payloads() if isinstance(p, dict) and ecr.detect(p)]
-    assert claimed == []
 
 
 def _set(path: list[str], value: Any) -> Callable[[dict[str, Any]], None]:
@@ -186,10 +119,9 @@ def test_schema_errors_name_the_json_path(
 ) -> None:
     payload = load("push.json")
     mutate(payload)
-    with pytest.raises(InputError) as caught:
-        sources.parse_payload(payload, Context("ecr.json"), ecr.SOURCE)
-    assert caught.value.message == "ecr.json: not a valid Amazon ECR event via EventBridge"
-    assert any(p.startswith(expected) for p in caught.value.problems), caught.value.problems
+    error = schema_error(payload, ecr.SOURCE, "ecr.json")
+    assert error.message == "ecr.json: not a valid Amazon ECR event via EventBridge"
+    assert any(p.startswith(expected) for p in error.problems), error.problems
 
 
 @pytest.mark.parametrize(
@@ -212,9 +144,7 @@ def test_bad_values_are_input_errors_with_the_path(
 ) -> None:
     payload = load("push.json")
     mutate(payload)
-    with pytest.raises(InputError) as caught:
-        parse(payload)
-    assert str(caught.value) == expected
+    assert str(input_error(payload, "ecr.json")) == expected
 
 
 def test_an_ignored_event_need_not_carry_push_fields() -> None:
@@ -235,33 +165,6 @@ def test_a_list_of_events_keeps_the_pushes(tmp_path: Path) -> None:
 # --- CLI ---------------------------------------------------------------------------------
 
 
-def test_validate_names_the_source(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["validate", PUSH, str(HERE / "delete.json")])
-    assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [f"ecr\t{IMAGE}\t{DIGEST}\t2026-11-28T14:03:27.000000Z"]
-    assert result.stderr.splitlines() == [
-        f"note: {HERE / 'delete.json'}: ecr: DELETE: not a push",
-        "2 valid file(s), 1 push event(s)",
-    ]
-
-
-def test_validate_json(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["validate", "--format", "json", PUSH])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [
-        {
-            "registry": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
-            "repository": "shop/web",
-            "tag": "v1.4.2",
-            "source": "ecr",
-            "image": IMAGE,
-            "digest": DIGEST,
-            "timestamp": "2026-11-28T14:03:27.000000Z",
-            "id": "4f5ec4d5-4de4-7aad-a046-56d5cfe1df0e",
-        }
-    ]
-
-
 def test_validate_reports_a_bad_payload_by_path(runner: CliRunner, tmp_path: Path) -> None:
     payload = load("push.json")
     payload["detail"]["image-digest"] = "sha256:nope"
@@ -272,22 +175,6 @@ def test_validate_reports_a_bad_payload_by_path(runner: CliRunner, tmp_path: Pat
     assert f"error: {bad}: not a valid Amazon ECR event via EventBridge\n" in result.stderr
     assert "  - $.detail[\"image-digest\"]: 'sha256:nope' does not match" in result.stderr
     assert "Traceback" not in result.output
-
-
-@pytest.mark.parametrize("inventory", ["swarmpit-services.json", "docker-engine-services.json"])
-def test_plan_redeploys_the_service_that_follows_the_tag(runner: CliRunner, inventory: str) -> None:
-    result = runner.invoke(
-        cli, ["plan", "--event", PUSH, "--inventory", str(HERE / "inventories" / inventory)]
-    )
-    assert result.exit_code == 0, result.output
-    data = yaml.safe_load(result.stdout)
-    [action] = data["actions"]
-    assert action["service"]["name"] == "shop_web"
-    assert action["image"] == IMAGE
-    assert action["target_digest"] == DIGEST
-    assert action["current_digest"] == "sha256:" + "9" * 64
-    assert action["reason"] == "tag v1.4.2 pushed as sha256:3c949327e325 via ecr"
-    assert [e["source"] for e in data["events"]] == ["ecr"]
 
 
 def test_plan_from_an_ignored_event_has_nothing_to_do(runner: CliRunner) -> None:

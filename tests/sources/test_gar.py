@@ -9,63 +9,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from cdhelper import sources
 from cdhelper.cli import cli
 from cdhelper.errors import InputError
 from cdhelper.sources import gar
-from cdhelper.sources.base import Context, Parsed
+from cdhelper.sources.base import Parsed
+from sources.common import FIXTURES, input_error, loader, schema_error
+from sources.common import parse as parse_document
 
-from helpers import DATA
-
-HERE = DATA / "sources" / "gar"
-PUSH = str(HERE / "insert-tag.json")
+HERE = FIXTURES / "gar"
+load = loader(HERE)
 HOST = "europe-west1-docker.pkg.dev"
 NAME = f"{HOST}/acme-prod/containers/shop/web"
-IMAGE = f"{NAME}:v1.4.2"
 DIGEST = "sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b"
-OWN = sorted(p.name for p in HERE.glob("*.json"))
-
-
-def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((HERE / name).read_text())
-    return data
 
 
 def parse(payload: Any) -> Parsed:
-    return sources.parse_payload(payload, Context("gar.json"))
+    return parse_document(payload, "gar.json")
 
 
 def with_data(notification: Any, name: str = "insert-tag.json") -> dict[str, Any]:
     """The fixture's envelope around another notification (any JSON value)."""
-    payload = load(name)
+    payload: dict[str, Any] = load(name)
     text = json.dumps(notification, separators=(",", ":"))
     payload["message"]["data"] = base64.b64encode(text.encode()).decode()
     return payload
-
-
-def test_insert_with_a_tag_is_one_event() -> None:
-    parsed = parse(load("insert-tag.json"))
-    [event] = parsed.events
-    assert parsed.ignored == ()
-    assert event.source == "gar"
-    assert event.image.tagged == IMAGE
-    assert (event.image.registry, event.image.repository, event.image.tag) == (
-        HOST,
-        "acme-prod/containers/shop/web",
-        "v1.4.2",
-    )
-    assert event.digest == DIGEST
-    assert event.timestamp == datetime(2026, 11, 28, 14, 3, 27, 412000, tzinfo=UTC)
-    assert event.event_id == "13296573744391582"
-    assert event.media_type is None
-
-
-def test_gcr_io_host() -> None:
-    [event] = parse(load("gcr-insert-tag.json")).events
-    assert (event.image.tagged, event.digest) == ("gcr.io/acme-prod/web:v1.4.2", DIGEST)
 
 
 def test_snake_case_envelope_fields_and_nanosecond_publish_time() -> None:
@@ -95,46 +65,6 @@ def test_a_bare_tag_names_the_digests_image() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "reason"),
-    [
-        ("insert-digest.json", f"gar: INSERT of {NAME}@sha256:8f1c9a1e6b7d"),
-        ("delete-tag.json", "gar: DELETE: not a push"),
-        ("delete-digest.json", "gar: DELETE: not a push"),
-    ],
-    ids=["digest-only-insert", "delete-tag", "delete-digest"],
-)
-def test_valid_notifications_that_deploy_nothing_say_why(name: str, reason: str) -> None:
-    parsed = parse(load(name))
-    assert parsed.events == ()
-    [why] = parsed.ignored
-    assert why.startswith(reason)
-
-
-def test_digest_only_insert_reason_in_full() -> None:
-    digest = "sha256:8f1c9a1e6b7d2c3a4f5e6d7c8b9a0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8"
-    assert parse(load("insert-digest.json")).ignored == (
-        f"gar: INSERT of {NAME}@{digest} without a tag",
-    )
-
-
-@pytest.mark.parametrize("name", OWN)
-def test_detection_picks_gar_for_every_fixture(name: str) -> None:
-    assert sources.detect(load(name), Context(name)) is gar.SOURCE
-
-
-def test_gar_never_claims_another_sources_payload() -> None:
-    claimed = []
-    for path in sorted([*DATA.glob("*.json"), *(DATA / "sources").glob("*/*.json")]):
-        if path.parent == HERE:
-            continue
-        data = json.loads(path.read_text())
-        for payload in data if isinstance(data, list) else [data]:
-            if isinstance(payload, dict) and gar.detect(payload):
-                claimed.append(path.name)
-    assert claimed == []
-
-
-@pytest.mark.parametrize(
     ("data", "expected"),
     [
         ("not base64!", "gar.json: $.message.data: not valid base64"),
@@ -159,9 +89,7 @@ def test_gar_never_claims_another_sources_payload() -> None:
 def test_undecodable_data_is_an_input_error_at_message_data(data: str, expected: str) -> None:
     payload = load("insert-tag.json")
     payload["message"]["data"] = data
-    with pytest.raises(InputError) as caught:
-        parse(payload)
-    assert str(caught.value) == expected
+    assert str(input_error(payload, "gar.json")) == expected
 
 
 @pytest.mark.parametrize(
@@ -183,10 +111,9 @@ def test_undecodable_data_is_an_input_error_at_message_data(data: str, expected:
     ids=["insert-no-digest", "no-action", "delete-nothing", "array", "tag-number", "bare-digest"],
 )
 def test_decoded_data_failing_its_schema_names_the_path(notification: Any, expected: str) -> None:
-    with pytest.raises(InputError) as caught:
-        parse(with_data(notification))
-    assert caught.value.message == "gar.json: not a valid Artifact Registry notification"
-    assert any(p.startswith(expected) for p in caught.value.problems), caught.value.problems
+    error = input_error(with_data(notification), "gar.json")
+    assert error.message == "gar.json: not a valid Artifact Registry notification"
+    assert any(p.startswith(expected) for p in error.problems), error.problems
 
 
 def test_paths_inside_a_list_of_payloads_are_the_documents(tmp_path: Path) -> None:
@@ -245,9 +172,7 @@ def test_paths_inside_a_list_of_payloads_are_the_documents(tmp_path: Path) -> No
     ids=["bad-tag", "short-digest", "other-image", "no-host", "upper-case", "bad-host"],
 )
 def test_bad_values_are_input_errors_with_the_path(notification: Any, expected: str) -> None:
-    with pytest.raises(InputError) as caught:
-        parse(with_data(notification))
-    assert str(caught.value) == expected
+    assert str(input_error(with_data(notification), "gar.json")) == expected
 
 
 @pytest.mark.parametrize(
@@ -266,51 +191,21 @@ def test_bad_values_are_input_errors_with_the_path(notification: Any, expected: 
 def test_envelope_schema_errors_name_the_path(change: Any, expected: str) -> None:
     payload = load("insert-tag.json")
     change(payload)
-    with pytest.raises(InputError) as caught:
-        sources.parse_payload(payload, Context("gar.json"), gar.SOURCE)
-    assert caught.value.message.startswith("gar.json: not a valid Google Artifact Registry")
-    assert any(p.startswith(expected) for p in caught.value.problems), caught.value.problems
+    error = schema_error(payload, gar.SOURCE, "gar.json")
+    assert error.message.startswith("gar.json: not a valid Google Artifact Registry")
+    assert any(p.startswith(expected) for p in error.problems), error.problems
 
 
 def test_bad_publish_time_is_an_input_error() -> None:
     payload = load("insert-tag.json")
     payload["message"]["publishTime"] = "noon"
-    with pytest.raises(InputError) as caught:
-        parse(payload)
-    assert str(caught.value) == (
+    error = input_error(payload, "gar.json")
+    assert str(error) == (
         "gar.json: $.message.publishTime: invalid timestamp 'noon': expected RFC 3339"
     )
 
 
 # --- CLI ---------------------------------------------------------------------------------
-
-
-def test_validate_names_the_source(runner: CliRunner) -> None:
-    delete = str(HERE / "delete-tag.json")
-    result = runner.invoke(cli, ["validate", PUSH, delete])
-    assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [f"gar\t{IMAGE}\t{DIGEST}\t2026-11-28T14:03:27.412000Z"]
-    assert result.stderr.splitlines() == [
-        f"note: {delete}: gar: DELETE: not a push",
-        "2 valid file(s), 1 push event(s)",
-    ]
-
-
-def test_validate_json(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["validate", "--format", "json", PUSH])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [
-        {
-            "registry": HOST,
-            "repository": "acme-prod/containers/shop/web",
-            "tag": "v1.4.2",
-            "source": "gar",
-            "image": IMAGE,
-            "digest": DIGEST,
-            "timestamp": "2026-11-28T14:03:27.412000Z",
-            "id": "13296573744391582",
-        }
-    ]
 
 
 def test_validate_reports_bad_data_without_a_traceback(runner: CliRunner, tmp_path: Path) -> None:
@@ -324,17 +219,3 @@ def test_validate_reports_bad_data_without_a_traceback(runner: CliRunner, tmp_pa
         "0 valid file(s), 0 push event(s)",
         f"error: {bad}: $.message.data: not valid base64",
     ]
-
-
-@pytest.mark.parametrize("inventory", ["swarmpit-services.json", "docker-engine-services.json"])
-def test_plan_redeploys_the_service_that_follows_the_tag(runner: CliRunner, inventory: str) -> None:
-    path = str(HERE / "inventories" / inventory)
-    result = runner.invoke(cli, ["plan", "--event", PUSH, "--inventory", path])
-    assert result.exit_code == 0, result.output
-    data = yaml.safe_load(result.stdout)
-    [action] = data["actions"]
-    assert action["service"]["name"] == "shop_web"
-    assert action["image"] == IMAGE
-    assert action["target_digest"] == DIGEST
-    assert action["reason"] == "tag v1.4.2 pushed as sha256:6c3c624b58db via gar"
-    assert [e["source"] for e in data["events"]] == ["gar"]

@@ -9,102 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from click.testing import CliRunner
 
 from cdhelper import sources
-from cdhelper.cli import cli
-from cdhelper.errors import InputError
 from cdhelper.sources import ghcr
-from cdhelper.sources.base import Context, Parsed
+from cdhelper.sources.base import Parsed
+from sources.common import FIXTURES, input_error, loader, parse, schema_error
 
-from helpers import DATA
-
-HERE = DATA / "sources" / "ghcr"
+HERE = FIXTURES / "ghcr"
+load = loader(HERE)
 INDEX = "sha256:f657c4e98e6f4f9651cdb5f52e1648a7d3e226aa9499c66c81fcfb1014dc3fd4"
 AMD64 = "sha256:87f10d78a72e83fb32a9fcaad8d6739fab2b05792a7e4e99ed7ef6d7f99a014c"
 ARM64 = "sha256:916f7bec1114cce982dc829b530022318f6197405d128f91fcd2c4c721ef209c"
-LEGACY = "sha256:c2d8c2168e1d73ea26a509ca53295ca650ffac9006f405157a8fe92cc527c2da"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 IMAGE = "ghcr.io/acme-corp/shop/api:v1.4.2"
 UNTAGGED = "no tag (a per-platform or untagged version)"
-# What other sources' payloads look like, by their distinctive keys.
-OTHERS: list[dict[str, Any]] = [
-    {"source": "aws.ecr", "detail-type": "ECR Image Action", "detail": {"action-type": "PUSH"}},
-    {"message": {"data": "e30=", "messageId": "1"}, "subscription": "projects/p/subscriptions/s"},
-    {"domain": "docker", "event_type": "pushed", "data": {"repo_key": "docker-local"}},
-]
-
-
-def load(name: str) -> Any:
-    return json.loads((HERE / name).read_text())
-
-
-def parse(payload: Any, where: str = "x") -> Parsed:
-    return sources.parse_document(payload, Context(where))
-
-
-def payloads(path: Path) -> list[Any]:
-    """The webhook payloads of a data file (a payload or a list of them); none of inventories."""
-    data = json.loads(path.read_text())
-    items = data if isinstance(data, list) else [data]
-    return [p for p in items if isinstance(p, dict) and not ({"ID", "Spec"} <= p.keys())]
-
-
-MINE = sorted(HERE.glob("*.json"))
-FOREIGN = sorted(
-    p
-    for p in [*DATA.glob("*.json"), *DATA.glob("sources/*/*.json")]
-    if p.parent != HERE and not p.name.endswith("services.json")
-)
-
-
-def test_index_push_is_one_event_with_its_digest_and_media_type() -> None:
-    parsed = parse(load("package-published-index.json"))
-    assert parsed.ignored == ()
-    [event] = parsed.events
-    assert (event.source, event.image.tagged, event.digest) == ("ghcr", IMAGE, INDEX)
-    assert event.image.registry == "ghcr.io"
-    assert event.image.repository == "acme-corp/shop/api"
-    assert event.media_type == OCI_INDEX
-    assert event.is_index
-    # GitHub leaves version times at 0001-01-01 and sends no delivery id in the body.
-    assert event.timestamp is None
-    assert event.event_id is None
-
-
-def test_legacy_registry_package_event() -> None:
-    [event] = parse(load("registry-package-updated.json")).events
-    assert (event.source, event.image.tagged, event.digest) == (
-        "ghcr",
-        "ghcr.io/acme-corp/shop/api:latest",
-        LEGACY,
-    )
-    assert event.media_type == "application/vnd.docker.distribution.manifest.v2+json"
-    assert not event.is_index
-
-
-@pytest.mark.parametrize(
-    ("name", "reason"),
-    [
-        (
-            "package-published-platform-amd64.json",
-            f"ghcr: ghcr.io/acme-corp/shop/api@{AMD64}: {UNTAGGED}",
-        ),
-        (
-            "package-published-platform-arm64.json",
-            f"ghcr: ghcr.io/acme-corp/shop/api@{ARM64}: {UNTAGGED}",
-        ),
-        (
-            "package-published-npm.json",
-            "ghcr: npm package 'shop-client': not a container image",
-        ),
-    ],
-    ids=["platform-amd64", "platform-arm64", "npm"],
-)
-def test_deliveries_that_deploy_nothing_say_why(name: str, reason: str) -> None:
-    assert parse(load(name)) == Parsed(events=(), ignored=(reason,))
 
 
 @pytest.mark.parametrize(
@@ -200,23 +118,6 @@ def test_tagged_platform_deliveries_collapse_into_the_index(tmp_path: Path) -> N
     assert [(e.digest, e.media_type) for e in loaded.events] == [(INDEX, OCI_INDEX)]
 
 
-@pytest.mark.parametrize("path", MINE, ids=lambda p: p.name)
-def test_detected_as_ghcr(path: Path) -> None:
-    for payload in payloads(path):
-        assert sources.detect(payload, Context("x")) is ghcr.SOURCE
-
-
-@pytest.mark.parametrize("path", FOREIGN, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_other_sources_payloads_are_not_ghcr(path: Path) -> None:
-    for payload in payloads(path):
-        assert not ghcr.detect(payload)
-
-
-@pytest.mark.parametrize("payload", OTHERS, ids=["ecr", "gar", "artifactory"])
-def test_other_sources_keys_are_not_ghcr(payload: dict[str, Any]) -> None:
-    assert not ghcr.detect(payload)
-
-
 def test_a_package_key_alone_is_not_ghcr() -> None:
     assert not ghcr.detect({"package": {"name": "x"}})
     assert not ghcr.detect({"action": "published", "package": "x"})
@@ -250,18 +151,16 @@ def test_a_package_key_alone_is_not_ghcr() -> None:
 def test_schema_errors_name_the_path(mutate: Callable[[Any], Any], expected: str) -> None:
     payload = load("package-published-index.json")
     mutate(payload)
-    with pytest.raises(InputError) as info:
-        sources.parse_payload(payload, Context("gh.json"), ghcr.SOURCE)
-    assert str(info.value).startswith("gh.json: not a valid GitHub Packages (GHCR) package webhook")
-    assert expected in info.value.problems, info.value.problems
+    error = schema_error(payload, ghcr.SOURCE, "gh.json")
+    assert str(error).startswith("gh.json: not a valid GitHub Packages (GHCR) package webhook")
+    assert expected in error.problems, error.problems
 
 
 def test_a_registry_package_schema_error_names_its_key() -> None:
     payload = load("registry-package-updated.json")
     payload["registry_package"]["package_type"] = None
-    with pytest.raises(InputError) as info:
-        parse(payload)
-    assert "$.registry_package.package_type: expected string, got null" in info.value.problems
+    error = input_error(payload)
+    assert "$.registry_package.package_type: expected string, got null" in error.problems
 
 
 TAG = "$.package.package_version.container_metadata.tag"
@@ -296,70 +195,4 @@ TAG = "$.package.package_version.container_metadata.tag"
 def test_bad_values_name_the_path(mutate: Callable[[Any], Any], message: str) -> None:
     payload = load("package-published-index.json")
     mutate(payload)
-    with pytest.raises(InputError) as info:
-        parse(payload)
-    assert str(info.value).startswith(message)
-
-
-def test_cli_validate_names_the_source(runner: CliRunner) -> None:
-    result = runner.invoke(
-        cli,
-        [
-            "validate",
-            str(HERE / "package-published-index.json"),
-            str(HERE / "package-published-npm.json"),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [f"ghcr\t{IMAGE}\t{INDEX}\t-"]
-    assert (
-        f"note: {HERE / 'package-published-npm.json'}: "
-        "ghcr: npm package 'shop-client': not a container image"
-    ) in result.stderr
-    assert "2 valid file(s), 1 push event(s)" in result.stderr
-
-
-def test_cli_validate_json(runner: CliRunner) -> None:
-    result = runner.invoke(
-        cli, ["validate", "--format", "json", str(HERE / "package-published-index.json")]
-    )
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == [
-        {
-            "registry": "ghcr.io",
-            "repository": "acme-corp/shop/api",
-            "tag": "v1.4.2",
-            "source": "ghcr",
-            "image": IMAGE,
-            "digest": INDEX,
-            "timestamp": None,
-            "id": None,
-        }
-    ]
-
-
-@pytest.mark.parametrize(
-    ("inventory", "service"),
-    [("swarmpit-services.json", "prod_ghcr"), ("docker-engine-services.json", "ghcr_api")],
-    ids=["swarmpit", "docker-engine"],
-)
-def test_cli_plan_redeploys_the_service_that_follows_the_tag(
-    runner: CliRunner, inventory: str, service: str
-) -> None:
-    result = runner.invoke(
-        cli,
-        [
-            "plan",
-            "--event",
-            str(HERE / "package-published-index.json"),
-            "--inventory",
-            str(HERE / "inventories" / inventory),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    plan = yaml.safe_load(result.stdout)
-    assert [(a["service"]["name"], a["target_digest"]) for a in plan["actions"]] == [
-        (service, INDEX)
-    ]
-    assert plan["events"][0]["source"] == "ghcr"
-    assert result.stderr == "1 to redeploy, 0 skipped\n"
+    assert str(input_error(payload)).startswith(message)

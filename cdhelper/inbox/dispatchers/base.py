@@ -41,6 +41,7 @@ class DispatchOutcome:
     status: Status
     detail: str  # for the store, the log and `inbox status`: never a secret
     retry_after: float | None = None  # seconds, when the receiver said (429 Retry-After)
+    record: Mapping[str, Any] | None = None  # kept in the store with the attempt (apply's report)
 
 
 class Dispatcher(Protocol):
@@ -57,5 +58,7 @@ SecretReader = Callable[[Mapping[str, Any], str], "str | None"]
 @dataclass(frozen=True)
 class DispatchType:
     name: str  # the config's dispatch.type
-    # (the environment's dispatch entry, the inbox's config directory, the secret reader)
+    # (the environment's dispatch entry, the inbox's config directory, the secret reader).
+    # The inbox adds ``services`` to the entry: the environment's services entry (a file
+    # path there is absolute). build raises ConfigError for an entry it cannot serve.
     build: Callable[[Mapping[str, Any], str, SecretReader], Dispatcher]
