@@ -198,10 +198,11 @@ def apply_markdown(result: ApplyResult) -> str:
 def unwritten_reports(result: ApplyResult, problems: Sequence[str]) -> str:
     """Why the apply exits 1 although it ran: a report file could not be written."""
     counts = Counter(item.outcome for item in result.results)
-    done = counts[Outcome.REDEPLOYED]
-    if done or counts[Outcome.UNKNOWN]:
-        what = f"redeploys were done ({done} redeployed"
-        what += f", {counts[Outcome.UNKNOWN]} unknown)" if counts[Outcome.UNKNOWN] else ")"
+    touched = (Outcome.ROLLED_BACK, Outcome.UNKNOWN)
+    if counts[Outcome.REDEPLOYED] or any(counts[o] for o in touched):
+        parts = [f"{counts[Outcome.REDEPLOYED]} redeployed"]
+        parts += [f"{counts[o]} {o.value}" for o in touched if counts[o]]
+        what = f"redeploys were done ({', '.join(parts)})"
     else:
         what = "the apply ran (nothing was redeployed)"
     reports = "a report" if len(problems) == 1 else "the reports"

@@ -142,3 +142,8 @@ def test_rollout_text_markdown_and_junit() -> None:
 
 def make_plan() -> plan.Plan:
     return plan.Plan(plan.Mode.WEBHOOK, TARGET, (), (), (), (), NOW)
+
+
+def test_unwritten_reports_count_rollbacks_as_done() -> None:
+    text = report.unwritten_reports(rollout_result(), ["report.json: cannot write"])
+    assert text.startswith("redeploys were done (1 redeployed, 1 rolled-back, 1 unknown)")
