@@ -219,6 +219,7 @@ def test_observe_refuses_answers_of_another_shape(requests_mock: requests_mock.M
 
 
 def test_rollback_posts_to_swarmpits_rollback_route(requests_mock: requests_mock.Mocker) -> None:
+    requests_mock.get(f"{BASE}/api/services/s1", json=SERVICE)
     requests_mock.post(f"{BASE}/api/services/s1/rollback", status_code=202)
     message = Swarmpit(BASE, "tok").rollback(make_action("s1"))
     assert message == "rollback accepted (HTTP 202)"
@@ -230,3 +231,14 @@ def test_rollback_posts_to_swarmpits_rollback_route(requests_mock: requests_mock
 
 def test_swarmpit_can_wait() -> None:
     assert BACKEND.can_wait
+
+
+def test_rollback_refused_when_swarmpit_says_there_is_no_previous_spec(
+    requests_mock: requests_mock.Mocker,
+) -> None:
+    requests_mock.get(
+        f"{BASE}/api/services/s1", json={**SERVICE, "deployment": {"rollbackAllowed": False}}
+    )
+    with pytest.raises(ApiError, match=r"no previous spec .*rollbackAllowed is false"):
+        Swarmpit(BASE, "tok").rollback(make_action("s1"))
+    assert not any(r.method == "POST" for r in requests_mock.request_history)

@@ -148,7 +148,9 @@ class Swarmpit:
     def observe(self, service_id: str) -> Observation | None:
         """``GET /api/services/{id}`` and ``GET /api/services/{id}/tasks`` (None: gone).
 
-        Swarmpit maps Swarm's ``UpdateStatus`` to ``status.update`` / ``status.message``,
+        Both are routes of Swarmpit's API (``:service`` and ``:service-tasks`` in
+        ``src/cljc/swarmpit/routes.cljc``). Swarmpit maps Swarm's ``UpdateStatus`` to
+        ``status.update`` / ``status.message``,
         and each task's state, desired state, ``Status.Err`` and pinned digest (its task
         mapper: ``src/clj/swarmpit/docker/engine/mapper/inbound.clj``, ``->task``).
         """
@@ -175,10 +177,19 @@ class Swarmpit:
         ``rollback-service`` in ``src/clj/swarmpit/api.clj``, which sends the service's
         ``PreviousSpec`` to Docker as an ordinary update. So Swarm reports ``updating`` /
         ``completed`` for it, not ``rollback_*``; and when Swarm rolled back by itself,
-        ``PreviousSpec`` is empty and the call would fail: cdhelper does not ask then.
+        ``PreviousSpec`` is empty and the call would fail: cdhelper does not ask then, and
+        refuses when Swarmpit's service says ``deployment.rollbackAllowed: false``.
         """
-        url = f"{self.url}/api/services/{quote(action.service.id, safe='')}/rollback"
-        response = self._request("POST", url, max_body=http.MAX_ERROR_BODY)
+        path = f"/api/services/{quote(action.service.id, safe='')}"
+        service = self._get_json(path, missing_ok=True)
+        deployment = _object(service, "deployment") if isinstance(service, dict) else {}
+        # The service mapper's deployment.rollbackAllowed is (some? (:PreviousSpec service)).
+        if deployment.get("rollbackAllowed") is False:
+            raise ApiError(
+                f"{self._what}: {action.service} has no previous spec to roll back to "
+                "(deployment.rollbackAllowed is false)"
+            )
+        response = self._request("POST", f"{self.url}{path}/rollback", max_body=http.MAX_ERROR_BODY)
         return f"rollback accepted (HTTP {response.status_code})"
 
     def _get_json(self, path: str, *, missing_ok: bool = False) -> Any:

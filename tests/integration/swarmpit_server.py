@@ -80,6 +80,7 @@ def swarmpit_service(raw: dict[str, Any], tasks: list[dict[str, Any]]) -> dict[s
         "deployment": {
             "autoredeploy": labels.get("swarmpit.service.deployment.autoredeploy") == "true",
             "forceUpdate": spec["TaskTemplate"].get("ForceUpdate", 0),
+            "rollbackAllowed": raw.get("PreviousSpec") is not None,
         },
     }
 
