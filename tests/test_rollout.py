@@ -47,16 +47,19 @@ class RolloutBackend(FakeBackend):
     state: dict[str, str] = field(default_factory=dict)  # sid: "old" | "new" | "back"
     in_flight: int = 0
     most_in_flight: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    overlap: threading.Condition = field(default_factory=threading.Condition)
+    meet: int = 1  # redeploys that wait for each other
+    meet_timeout: float = 5.0
 
     def redeploy(self, action: Action) -> str:
         message = super().redeploy(action)
-        with self.lock:
+        with self.overlap:
             self.state[action.service.id] = "new"
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        time.sleep(0.05)  # let parallel actions overlap
-        with self.lock:
+            self.overlap.notify_all()
+            # parallel actions meet here (a serial rollout waits the short timeout out)
+            self.overlap.wait_for(lambda: self.most_in_flight >= self.meet, self.meet_timeout)
             self.in_flight -= 1
         return message
 
@@ -162,10 +165,16 @@ def test_a_failed_rollback_is_a_failure_saying_both() -> None:
 
 
 def test_parallel_actions_overlap_and_keep_plan_order() -> None:
-    backend = RolloutBackend([live(s) for s in "abcd"])
-    result = apply(backend, "abcd", parallel=3)
-    assert summary(result) == [(s, Outcome.REDEPLOYED) for s in "abcd"]
-    assert 1 < backend.most_in_flight <= 3
+    backend = RolloutBackend([live(s) for s in "abc"], meet=3)
+    result = apply(backend, "abc", parallel=3)
+    assert summary(result) == [(s, Outcome.REDEPLOYED) for s in "abc"]
+    assert backend.most_in_flight == 3
+
+
+def test_one_at_a_time_by_default() -> None:
+    backend = RolloutBackend([live(s) for s in "abc"], meet=2, meet_timeout=0.05)
+    apply(backend, "abc")
+    assert backend.most_in_flight == 1
 
 
 def test_already_done_and_stale_rechecks_are_outcomes_not_rollouts() -> None:
