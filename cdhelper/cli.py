@@ -382,6 +382,7 @@ def show(plan_file: str, fmt: str) -> None:
 @click.option(
     "--parallel",
     type=click.IntRange(1, 64),
+    metavar="N",
     help="With --wait: services updated at once, in plan order  [default: 1]",
 )
 @timeout_option("the whole apply, --wait included")
