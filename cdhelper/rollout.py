@@ -118,9 +118,12 @@ class _Step:
     def _run(self) -> ActionResult:
         self._say("redeploying")
         try:
-            before = self._observe()
+            before = self.backend.observe(self.action.service.id)
         except CdhelperError as exc:
             return ActionResult(self.action, Outcome.FAILED, f"not redeployed: {exc}")
+        if before is None:
+            gone = "service no longer exists (just before its redeploy)"
+            return ActionResult(self.action, Outcome.STALE, gone)
         sent = self.redeploy(self.backend, self.action)
         if sent.outcome is not Outcome.REDEPLOYED:
             return sent

@@ -239,3 +239,13 @@ def test_an_update_not_healthy_by_the_deadline_fails_and_is_not_rolled_back() ->
         f"timed out waiting for the update (updating, 0/1 task(s) running {NEW[:19]}); "
         "not rolled back: no time left"
     )
+
+
+def test_a_service_gone_before_its_turn_is_stale_and_stops_the_rollout() -> None:
+    class Gone(RolloutBackend):
+        def observe(self, service_id: str) -> Observation | None:
+            return None if service_id == "a" else super().observe(service_id)
+
+    result = apply(Gone([live(s) for s in "ab"]), "ab")
+    assert summary(result) == [("a", Outcome.STALE), ("b", Outcome.NOT_APPLIED)]
+    assert result.results[0].message == "service no longer exists (just before its redeploy)"
