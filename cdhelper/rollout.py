@@ -193,6 +193,9 @@ class _Step:
         fail: then cdhelper only watches Swarm's rollback.
         """
         before = self._observe()
+        if before.update_state == "rollback_paused":
+            message = before.update_message or ""
+            return watching.Verdict("", failure=f"Swarm paused its own rollback ({message})")
         if not swarm_does_it and before.update_state not in watching.SWARM_ROLLBACK:
             self._say("rolling back")
             self.backend.rollback(self.action)

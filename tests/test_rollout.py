@@ -249,3 +249,18 @@ def test_a_service_gone_before_its_turn_is_stale_and_stops_the_rollout() -> None
     result = apply(Gone([live(s) for s in "ab"]), "ab")
     assert summary(result) == [("a", Outcome.STALE), ("b", Outcome.NOT_APPLIED)]
     assert result.results[0].message == "service no longer exists (just before its redeploy)"
+
+
+def test_a_rollback_swarm_paused_itself_is_a_failure_at_once() -> None:
+    class Paused(RolloutBackend):
+        def observe(self, service_id: str) -> Observation | None:
+            if self.state.get(service_id) == "new":
+                return Observation(OLD, "rollback_paused", "rollback paused", ())
+            return super().observe(service_id)
+
+    [b] = apply(Paused([live("b")], broken={"b"}), "b").results
+    assert b.outcome is Outcome.FAILED
+    assert b.message == (
+        "Swarm rolled the update back itself (rollback_paused: rollback paused); "
+        "the rollback failed: Swarm paused its own rollback (rollback paused)"
+    )
