@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
-from cdhelper import documents, plan, report, revert
+from cdhelper import documents, plan, report, revert, signing
 from cdhelper.applier import ActionResult, ApplyResult, Outcome, Status
 from cdhelper.cli import cli
 from cdhelper.errors import ConfigError, InputError
@@ -147,3 +147,14 @@ def make_plan() -> plan.Plan:
 def test_unwritten_reports_count_rollbacks_as_done() -> None:
     text = report.unwritten_reports(rollout_result(), ["report.json: cannot write"])
     assert text.startswith("redeploys were done (1 redeployed, 1 rolled-back, 1 unknown)")
+
+
+def test_revert_plans_are_signed_like_any_plan(tmp_path: Path) -> None:
+    path, out = tmp_path / "report.json", tmp_path / "revert.yaml"
+    path.write_text(documents.dump_json(report.apply_report(rollout_result(), "plan.yaml")))
+    env = {"CDHELPER_PLAN_KEY": "a-long-random-key"}
+    result = CliRunner().invoke(cli, ["revert", str(path), "-o", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    assert plan.load(str(out), b"a-long-random-key").signature is signing.Check.VALID
+    same = CliRunner().invoke(cli, ["revert", str(path), "-o", str(path)])
+    assert same.exit_code == 2 and "is also an input" in same.stderr
