@@ -18,7 +18,7 @@ Report = Callable[[int, int], None]
 _INTERVAL = 0.1  # seconds between two redraws: fast enough to look alive, no flicker
 
 
-class Progress:
+class ProgressLine:
     """``checked 120/300 references``, redrawn at most every 0.1 s, erased when done."""
 
     def __init__(
@@ -30,7 +30,7 @@ class Progress:
         self._drawn_at: float | None = None
 
     @classmethod
-    def on_terminal(cls, stream: TextIO, template: str) -> Progress | None:
+    def on_terminal(cls, stream: TextIO, template: str) -> ProgressLine | None:
         """A progress line for ``stream`` if a person is watching it, else None."""
         return cls(stream, template) if stream.isatty() else None
 

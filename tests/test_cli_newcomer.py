@@ -302,10 +302,10 @@ class Terminal:
 
 
 def test_progress_is_drawn_in_place_and_only_on_a_terminal() -> None:
-    assert progress.Progress.on_terminal(Terminal(tty=False), "{done}/{total}") is None  # type: ignore[arg-type]
+    assert progress.ProgressLine.on_terminal(Terminal(tty=False), "{done}/{total}") is None  # type: ignore[arg-type]
     stream = Terminal()
     now = [0.0]
-    shown = progress.Progress(stream, "checked {done}/{total} references", lambda: now[0])  # type: ignore[arg-type]
+    shown = progress.ProgressLine(stream, "checked {done}/{total} references", lambda: now[0])  # type: ignore[arg-type]
     shown(1, 3)
     now[0] = 0.05
     shown(2, 3)  # too soon after the last: not drawn
@@ -342,7 +342,7 @@ def test_smart_mode_shows_its_registry_lookups_on_a_terminal(
 ) -> None:
     inventory = smart_registry(requests_mock, tmp_path)
     monkeypatch.setattr(
-        progress.Progress,
+        progress.ProgressLine,
         "on_terminal",
         classmethod(lambda cls, stream, template: cls(stream, template, clock=lambda: 0.0)),
     )
