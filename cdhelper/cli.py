@@ -480,7 +480,7 @@ def apply(
     _writable(report_file, junit_file, markdown_file)
     _distinct_outputs(
         {"--report": report_file, "--junit": junit_file, "--markdown": markdown_file},
-        [plan_file],
+        [plan_file, inventory_file],
     )
     key = signing.key_from_environment()
     reviewed = plan.load(plan_file, key)

@@ -244,6 +244,20 @@ def test_a_dry_run_refuses_an_inventory_of_another_target(
     assert result.stderr.endswith(message)
 
 
+def test_a_report_may_not_overwrite_the_inventory_it_checks_against(tmp_path: Path) -> None:
+    services = tmp_path / "services.json"
+    services.write_text(Path(SWARMPIT).read_text())
+    result = run(
+        *("apply", str(make_plan(tmp_path)), "--dry-run"),
+        *("--inventory", str(services), "--report", str(services)),
+    )
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        f"Error: --report {services} is also an input: write somewhere else\n"
+    )
+    assert services.read_text() == Path(SWARMPIT).read_text()
+
+
 def test_inventory_is_only_for_a_dry_run(tmp_path: Path) -> None:
     result = run("apply", str(make_plan(tmp_path)), "--inventory", SWARMPIT)
     assert result.exit_code == 2
