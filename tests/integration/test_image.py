@@ -32,7 +32,8 @@ EXAMPLES = ROOT / "examples"
 TAG = "cdhelper:image-test"
 # what .dockerignore keeps out, and what a working tree may hold besides
 _NOT_CONTEXT = shutil.ignore_patterns(
-    ".git", ".tox", ".venv", "__pycache__", "*.egg-info", "build", "dist", ".*_cache", "wheels"
+    *(".git", ".tox", ".venv*", "__pycache__", "*.egg-info", "build", "dist", "site"),
+    *(".*_cache", ".hypothesis", ".coverage", ".cdhelper-demo", "wheels"),
 )
 
 
