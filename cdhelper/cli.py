@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -33,6 +33,7 @@ from cdhelper import (
     planner,
     report,
     sources,
+    windows,
 )
 from cdhelper.backends.swarmpit import ALLOW_HTTP_ENV
 from cdhelper.credentials import CredentialStore
@@ -141,6 +142,17 @@ def timeout_option(scope: str) -> Callable[[F], F]:
         )(wrapper)
 
     return decorate
+
+
+def window_option(help_text: str) -> Callable[[F], F]:
+    return click.option(
+        "--window",
+        "deploy_windows",
+        type=params.WINDOW,
+        multiple=True,
+        metavar="'DAYS HH:MM-HH:MM [ZONE]'",
+        help=f"{help_text}, e.g. 'Mon-Fri 06:00-18:00 Europe/Berlin' (repeatable).",
+    )
 
 
 output_option = click.option(
@@ -276,6 +288,19 @@ def inventory(
     show_default=True,
     help="Registry lookups at once.",
 )
+@click.option(
+    "--min-age",
+    type=params.DURATION,
+    metavar="DURATION",
+    help="Skip target digests pushed less than DURATION ago (90s, 30m, 2h, 7d).",
+)
+@click.option(
+    "--state",
+    "state_dir",
+    metavar="DIR",
+    help="Smart mode: record when each digest was first seen here, for --min-age.",
+)
+@window_option("Record deploy window(s) in the plan, and show whether it can be applied now")
 @output_option
 @click.option(
     "--detailed-exitcode",
@@ -297,6 +322,9 @@ def plan_command(
     insecure: Sequence[str],
     trusted_realms: Sequence[str],
     parallel: int,
+    min_age: timedelta | None,
+    state_dir: str | None,
+    deploy_windows: Sequence[windows.Window],
     output: str | None,
     detailed_exitcode: bool,
 ) -> None:
@@ -305,7 +333,7 @@ def plan_command(
         raise UsageError("--smart plans from the registry: give no --event")
     if not smart and not event_files:
         raise UsageError("give at least one --event FILE, or --smart")
-    policy = planner.Policy(registry_aliases=dict(aliases))
+    policy = planner.Policy(registry_aliases=dict(aliases), min_age=min_age)
     _writable(output)
     # bad payloads fail before anything is called
     pushes = sources.load_events(event_files, source_name, registry_host).events
@@ -323,6 +351,8 @@ def plan_command(
             pool_size=parallel,
         ),
         parallel=parallel,
+        windows=deploy_windows,
+        state=state_dir,
     )
     outcome = jobs.make_plan(request, _now())
     result = outcome.plan
@@ -361,6 +391,12 @@ def show(plan_file: str, fmt: str) -> None:
     help="Docker Engine: wait until each update completed and its tasks run the new digest.",
 )
 @timeout_option("the whole apply, --wait included")
+@window_option("Apply only inside a deploy window (as well as inside the plan's)")
+@click.option(
+    "--ignore-windows",
+    is_flag=True,
+    help="Apply outside the deploy windows (the report records it).",
+)
 @click.option("--report", "report_file", metavar="FILE", help="Write a JSON result per action.")
 @click.option("--junit", "junit_file", metavar="FILE", help="Write a JUnit XML report.")
 def apply(
@@ -369,6 +405,8 @@ def apply(
     environ: Mapping[str, str],
     dry_run: bool,
     wait: bool,
+    deploy_windows: Sequence[windows.Window],
+    ignore_windows: bool,
     report_file: str | None,
     junit_file: str | None,
 ) -> None:
@@ -378,8 +416,11 @@ def apply(
     if wait and not backends.by_kind(reviewed.target.kind).can_wait:
         waiters = " or ".join(b.noun for b in backends.BACKENDS if b.can_wait)
         raise UsageError(f"--wait needs a plan for {waiters} target")
-    reports = _ApplyReports(plan_file, reviewed, report_file, junit_file)
+    ignored = _windows_ignored(reviewed, deploy_windows, ignore_windows)
+    reports = _ApplyReports(plan_file, reviewed, report_file, junit_file, ignored)
     try:
+        # before anything is called, not even the services read
+        windows.enforce(reviewed.policies.windows, deploy_windows, _now(), ignore=ignore_windows)
         result = _run_apply(reviewed, addresses, environ, dry_run=dry_run, wait=wait)
     except CdhelperError as exc:
         # Nothing was touched (each action's own faults end in its outcome): CI still gets
@@ -417,19 +458,36 @@ def _run_apply(
         return applier.apply(reviewed, backend, dry_run=dry_run, wait_until=wait_until)
 
 
+def _windows_ignored(reviewed: plan.Plan, given: Sequence[windows.Window], ignore: bool) -> bool:
+    """Whether --ignore-windows overrides a closed window now (said on stderr)."""
+    if not ignore:
+        return False
+    sets = [windows.parse_all(reviewed.policies.windows), tuple(given)]
+    state = windows.status_all(sets, _now())
+    if not state.open:
+        shown = [w for ws in sets for w in ws]
+        _note("--ignore-windows: applying " + windows.closed_message(shown, state))
+    return not state.open
+
+
 @dataclass(frozen=True)
 class _ApplyReports:
     plan_file: str
     reviewed: plan.Plan
     report_file: str | None
     junit_file: str | None
+    windows_ignored: bool = False
 
     def write(self, result: applier.ApplyResult) -> list[str]:
         """Write every report that can be; the problems of those that cannot."""
         renderers: list[tuple[str | None, Callable[[], str]]] = [
             (
                 self.report_file,
-                lambda: documents.dump_json(report.apply_report(result, self.plan_file)),
+                lambda: documents.dump_json(
+                    report.apply_report(
+                        result, self.plan_file, windows_ignored=self.windows_ignored
+                    )
+                ),
             ),
             (self.junit_file, lambda: report.apply_junit(result, self.reviewed, _now())),
         ]

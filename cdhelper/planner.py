@@ -1,19 +1,32 @@
 """The planner: a pure function of (events, inventory, policy) to actions and skips.
 
-No I/O, no clock, no environment: the same inputs always give the same plan body.
+No I/O, no clock, no environment: the same inputs always give the same plan body. The time
+a release policy needs comes in as an argument, and so does everything read from the
+registries and the Swarm (tag lists, push times, index platforms, nodes): the jobs module
+reads them between the planner's steps, only for what the step before left planned.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
+from cdhelper import platforms, versions
 from cdhelper.events import PushEvent
 from cdhelper.inventory import OPT_OUT_LABEL, Service
-from cdhelper.plan import Action, ServiceId, Skip
+from cdhelper.plan import Action, Rule, ServiceId, Skip
 from cdhelper.reference import ImageRef, normalise_registry, short_digest
-from cdhelper.values import Lookup
+from cdhelper.values import (
+    Lookup,
+    Node,
+    Platform,
+    PushTime,
+    TagList,
+    format_duration,
+    format_time,
+)
 
 # (registry, repository, tag): what a service follows and what a push moves.
 Key = tuple[str, str, str]
@@ -24,6 +37,7 @@ class Policy:
     """How to match: ``registry_aliases`` maps other names of a registry to one name."""
 
     registry_aliases: Mapping[str, str] = field(default_factory=dict)
+    min_age: timedelta | None = None
 
     def key(self, ref: ImageRef) -> Key | None:
         if ref.tag is None:  # pinned by digest only: follows no tag
@@ -71,13 +85,17 @@ def plan_webhook(
     skipped: list[Skip] = []
     warnings: list[str] = []
     for service in sorted(services, key=lambda s: (s.name, s.id)):
-        key = policy.key(service.ref)
-        hits = pushes.get(key, []) if key is not None else []
-        if key is None or not hits:
+        follow = _webhook_follow(service, pushes, policy)
+        if follow is None:
             continue
+        if isinstance(follow, Skip):
+            skipped.append(follow)
+            continue
+        key, note = follow
+        hits = pushes[key]
         latest = events[_latest(events, hits)]
         target = latest.digest
-        reason = _push_reason(latest, service)
+        reason = note + _push_reason(latest, service)
         if service.opted_out:
             skipped.append(_skip(service, f"opted out: label {OPT_OUT_LABEL}=false"))
             continue
@@ -92,24 +110,137 @@ def plan_webhook(
         if target is not None and target == service.digest:
             skipped.append(_skip(service, f"up to date: already runs {short_digest(target)}"))
         else:
-            actions.append(_action(service, target, reason, tuple(hits)))
+            actions.append(_action(service, target, reason, tuple(hits), key[2]))
     return PlanBody(tuple(actions), tuple(skipped), tuple(_unique(warnings)))
 
 
-def lookup_keys(services: Sequence[Service], policy: Policy) -> dict[Key, ImageRef]:
-    """The references a smart plan must look up: one per key, none for opted-out services."""
+def _webhook_follow(
+    service: Service, pushes: Mapping[Key, list[int]], policy: Policy
+) -> tuple[Key, str] | Skip | None:
+    """Which pushed key moves this service (and a note for the reason); None: no push did.
+
+    A service with a semver policy is moved by the highest pushed tag of its repository in
+    its range, when that is higher than the version it runs (or is its own tag, re-pushed).
+    """
+    key = policy.key(service.ref)
+    if key is None:
+        return None
+    if versions.policy(service.labels) is None:
+        return (key, "") if pushes.get(key) else None
+    pushed = [k[2] for k in pushes if k[:2] == key[:2]]
+    if not pushed:
+        return None
+    semver = _semver(service, key, pushed)
+    if isinstance(semver, Skip):
+        return semver if any(_in_range(service, tag) for tag in pushed) else None
+    tag, note = semver
+    return ((*key[:2], tag), note)
+
+
+def _in_range(service: Service, tag: str) -> bool:
+    text = versions.policy(service.labels)
+    try:
+        return text is not None and versions.SemverRange.parse(text).admits(tag)
+    except ValueError:
+        return True  # an invalid range: the service's skip says so
+
+
+def _semver(service: Service, key: Key, tags: Sequence[str]) -> tuple[str, str] | Skip:
+    """The tag a semver service should run, of ``tags``, never lower than it runs now."""
+    text = versions.policy(service.labels) or ""
+    try:
+        wanted = versions.SemverRange.parse(text)
+    except ValueError as exc:
+        return _skip(service, f"semver: label {versions.POLICY_LABEL}: {exc}", Rule.SEMVER)
+    running = key[2]
+    if versions.version(running) is None:
+        return _skip(
+            service,
+            f"semver {text}: it runs tag {running}, which is not a version, so a downgrade "
+            "cannot be ruled out: deploy a version tag (v1.2.3) once",
+            Rule.SEMVER,
+        )
+    best = wanted.highest(tags)
+    if best is None:
+        return _skip(service, f"semver {text}: no version tag in the range", Rule.SEMVER)
+    order = versions.compare(best, running)
+    if order < 0:
+        return _skip(
+            service,
+            f"semver {text}: it runs {running}, higher than the range's highest version "
+            f"{best}: never downgraded",
+            Rule.SEMVER,
+        )
+    if order == 0:  # its own version (its tag re-pushed, or another spelling of it)
+        return (running, f"semver {text}: runs {running}, the highest version in range; ")
+    return (best, f"semver {text}: {running} -> {best}, the highest version in range; ")
+
+
+def lookup_keys(
+    services: Sequence[Service],
+    policy: Policy,
+    follows: Mapping[str, Key | Skip] | None = None,
+) -> dict[Key, ImageRef]:
+    """The references a smart plan must look up: one per key, none for opted-out services.
+
+    ``follows`` (from :func:`follow`) replaces a semver service's own tag by the one it
+    should run; a service skipped there is not looked up.
+    """
     keys: dict[Key, ImageRef] = {}
     for service in services:
         key = policy.key(service.ref)
+        if follows is not None and service.id in follows:
+            chosen = follows[service.id]
+            key = None if isinstance(chosen, Skip) else chosen
         if key is not None and not service.opted_out:
-            keys.setdefault(key, service.ref.without_digest())
+            keys.setdefault(key, ImageRef(service.ref.registry, service.ref.repository, key[2]))
     return keys
 
 
+def semver_repositories(services: Sequence[Service], policy: Policy) -> dict[Key, ImageRef]:
+    """The repositories whose tags a smart plan lists: those of semver services, one each.
+
+    Keyed by (registry, repository, "") so that aliases of one registry share one listing.
+    """
+    repositories: dict[Key, ImageRef] = {}
+    for service in services:
+        key = policy.key(service.ref)
+        if key is None or service.opted_out or versions.policy(service.labels) is None:
+            continue
+        ref = ImageRef(service.ref.registry, service.ref.repository, None)
+        repositories.setdefault((key[0], key[1], ""), ref)
+    return repositories
+
+
+def follow(
+    services: Sequence[Service], policy: Policy, tag_lists: Mapping[Key, TagList]
+) -> dict[str, Key | Skip]:
+    """Smart mode: the key each semver service follows now (the highest tag in its range,
+    never lower than the one it runs), or why it is skipped; other services follow their own.
+    """
+    follows: dict[str, Key | Skip] = {}
+    for service in services:
+        key = policy.key(service.ref)
+        if key is None or service.opted_out or versions.policy(service.labels) is None:
+            continue
+        listing = tag_lists.get((key[0], key[1], ""))
+        if listing is None or listing.error is not None:
+            error = listing.error if listing else "not listed"
+            follows[service.id] = _skip(service, f"semver: tags not listed: {error}", Rule.SEMVER)
+            continue
+        chosen = _semver(service, key, listing.tags)
+        follows[service.id] = chosen if isinstance(chosen, Skip) else (*key[:2], chosen[0])
+    return follows
+
+
 def plan_smart(
-    services: Sequence[Service], published: Mapping[Key, Lookup], policy: Policy = Policy()
+    services: Sequence[Service],
+    published: Mapping[Key, Lookup],
+    policy: Policy = Policy(),
+    follows: Mapping[str, Key | Skip] | None = None,
 ) -> PlanBody:
-    """An action for every service whose pinned digest is not what its tag points to now."""
+    """An action for every service whose pinned digest is not what its tag points to now
+    (for a semver service: the highest tag in its range, ``follows``)."""
     actions: list[Action] = []
     skipped: list[Skip] = []
     warnings: list[str] = []
@@ -121,21 +252,127 @@ def plan_smart(
         if service.opted_out:
             skipped.append(_skip(service, f"opted out: label {OPT_OUT_LABEL}=false"))
             continue
-        lookup = published[key]
+        chosen = (follows or {}).get(service.id, key)
+        if isinstance(chosen, Skip):
+            skipped.append(chosen)
+            continue
+        lookup = published[chosen]
         if lookup.digest is None:
-            skipped.append(_skip(service, _lookup_problem(lookup, key)))
-            warnings.append(_lookup_warning(lookup, key))
+            skipped.append(_skip(service, _lookup_problem(lookup, chosen)))
+            warnings.append(_lookup_warning(lookup, chosen))
         elif lookup.digest == service.digest:
             skipped.append(_skip(service, f"up to date: runs {short_digest(lookup.digest)}"))
         else:
-            actions.append(
-                _action(service, lookup.digest, _smart_reason(service, lookup.digest), ())
-            )
+            reason = _smart_reason(service, lookup.digest, chosen[2])
+            if chosen != key:
+                text = versions.policy(service.labels)
+                reason = f"semver {text}: {key[2]} -> {chosen[2]}, the highest version in range; "
+                reason += f"tag {chosen[2]} points to {short_digest(lookup.digest)}"
+            actions.append(_action(service, lookup.digest, reason, (), chosen[2]))
     return PlanBody(tuple(actions), tuple(skipped), tuple(_unique(warnings)))
 
 
-def _smart_reason(service: Service, published: str) -> str:
-    points = f"tag {service.ref.tag} points to {short_digest(published)}"
+@dataclass(frozen=True)
+class Facts:
+    """What the release policies need beyond the plan: the time, and what jobs read."""
+
+    now: datetime
+    push_times: Mapping[str, PushTime] = field(default_factory=dict)  # by target digest
+    index_platforms: Mapping[str, tuple[Platform, ...]] = field(default_factory=dict)
+    nodes: Sequence[Node] | None = None  # None: not a Docker Engine target (not checked)
+
+
+def event_push_time(action: Action, events: Sequence[PushEvent]) -> PushTime | None:
+    """When the action's target was pushed, by its events: the earliest of those that
+    pushed that digest (or, when they carry none, of those that moved the tag)."""
+    times = [
+        events[i].timestamp
+        for i in action.events
+        if events[i].digest in (None, action.target_digest)
+    ]
+    known = [t for t in times if t is not None]
+    return PushTime(min(known), "event") if known else None
+
+
+def check_min_age(
+    body: PlanBody,
+    policy: Policy,
+    facts: Facts,
+    events: Sequence[PushEvent] = (),
+) -> PlanBody:
+    """Skip every action whose target digest was pushed less than ``min_age`` ago."""
+    if policy.min_age is None:
+        return body
+    kept: list[Action] = []
+    skipped = list(body.skipped)
+    for action in body.actions:
+        pushed = event_push_time(action, events)
+        if pushed is None and action.target_digest is not None:
+            pushed = facts.push_times.get(action.target_digest)
+        if pushed is None:
+            skipped.append(
+                _policy_skip(
+                    action,
+                    f"too new? its push time is unknown, so it cannot be shown to be older "
+                    f"than {format_duration(policy.min_age)}",
+                    Rule.MIN_AGE,
+                )
+            )
+            continue
+        age = facts.now - pushed.at
+        eligible = pushed.at + policy.min_age
+        if age < policy.min_age:
+            reason = (
+                f"too new: {pushed.describe()} {format_time(pushed.at)}, "
+                f"{format_duration(age)} ago; the minimum age is "
+                f"{format_duration(policy.min_age)}: eligible from {format_time(eligible)}"
+            )
+            skipped.append(_policy_skip(action, reason, Rule.MIN_AGE, eligible))
+        else:
+            note = f"; {pushed.describe()} {format_time(pushed.at)} ({format_duration(age)} ago)"
+            kept.append(replace(action, reason=action.reason + note))
+    return replace(body, actions=tuple(kept), skipped=_sorted(skipped))
+
+
+def check_platforms(body: PlanBody, services: Sequence[Service], facts: Facts) -> PlanBody:
+    """Skip every action whose target index lacks a platform of a node the service may use."""
+    if facts.nodes is None:
+        return body
+    by_id = {service.id: service for service in services}
+    kept: list[Action] = []
+    skipped = list(body.skipped)
+    for action in body.actions:
+        image = facts.index_platforms.get(action.target_digest or "")
+        service = by_id.get(action.service.id)
+        if image is None or service is None:  # not an index: nothing to compare
+            kept.append(action)
+            continue
+        nodes = platforms.eligible(facts.nodes, service.constraints, service.platforms)
+        lacking = platforms.missing(nodes, image)
+        if lacking:
+            names = ", ".join(str(p) for p in lacking)
+            hosts = ", ".join(sorted(n.hostname for n in nodes if n.platform in lacking))
+            offered = ", ".join(str(p) for p in sorted(set(image))) or "none"
+            reason = (
+                f"platform: {short_digest(action.target_digest or '')} has no image for "
+                f"{names} (node(s) {hosts} may run it); the index offers {offered}"
+            )
+            skipped.append(_policy_skip(action, reason, Rule.PLATFORM))
+        else:
+            kept.append(action)
+    return replace(body, actions=tuple(kept), skipped=_sorted(skipped))
+
+
+def _sorted(skips: Sequence[Skip]) -> tuple[Skip, ...]:
+    return tuple(sorted(skips, key=lambda s: (s.service.name, s.service.id)))
+
+
+def _policy_skip(action: Action, reason: str, rule: Rule, eligible: datetime | None = None) -> Skip:
+    return Skip(action.service, action.image, reason, rule, eligible)
+
+
+def _smart_reason(service: Service, published: str, tag: str) -> str:
+    points = f"tag {tag} points to {short_digest(published)}"
     if service.digest is None:
         return f"running digest unknown (none pinned); {points}"
     return f"published digest differs: {points}, the service runs {short_digest(service.digest)}"
@@ -173,21 +410,32 @@ def _push_reason(event: PushEvent, service: Service) -> str:
     return reason
 
 
-def _action(service: Service, target: str | None, reason: str, events: tuple[int, ...]) -> Action:
+def _action(
+    service: Service, target: str | None, reason: str, events: tuple[int, ...], tag: str
+) -> Action:
+    """Redeploy ``service`` to ``tag`` (its own, or the one its semver policy chose)."""
     assert service.ref.tag is not None  # only tag-following services are planned
+    changed = tag != service.ref.tag
     return Action(
         service=ServiceId(service.id, service.name),
-        image=service.ref.tagged,
-        spec_image=service.image,
-        tag=service.ref.tag,
+        image=ImageRef(service.ref.registry, service.ref.repository, tag).tagged,
+        spec_image=_retag(service.image, tag) if changed else service.image,
+        tag=tag,
         current_digest=service.digest,
         target_digest=target,
         version=service.version,
         fingerprint=service.fingerprint,
         reason=reason,
         events=events,
+        current_image=service.image if changed else None,
     )
 
 
-def _skip(service: Service, reason: str) -> Skip:
-    return Skip(ServiceId(service.id, service.name), service.ref.tagged, reason)
+def _retag(spec_image: str, tag: str) -> str:
+    """The spec's image as written, with another tag (``app:v1.4.2`` -> ``app:v1.5.0``)."""
+    name, sep, old = spec_image.rpartition(":")
+    return f"{name}:{tag}" if sep and "/" not in old else f"{spec_image}:{tag}"
+
+
+def _skip(service: Service, reason: str, rule: Rule | None = None) -> Skip:
+    return Skip(ServiceId(service.id, service.name), service.ref.tagged, reason, rule)

@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree
 
-from cdhelper import __version__, documents
+from cdhelper import __version__, documents, windows
 from cdhelper.applier import FAILURES, ApplyResult, Outcome, Status
 from cdhelper.events import PushEvent
-from cdhelper.plan import Mode, Plan
-from cdhelper.reference import short_digest
+from cdhelper.plan import Action, Mode, Plan, Skip
+from cdhelper.reference import ImageRef, short_digest
 from cdhelper.values import Stats, format_time
 
 REPORT_FORMAT = "cdhelper-apply-report"
@@ -69,15 +69,50 @@ def plan_text(plan: Plan) -> str:
             f"  ~ {action.service}  {action.image}  "
             f"{short(action.current_digest)} -> {short(action.target_digest)}"
         )
+        if action.current_image:
+            lines.append(f"      TAG CHANGE: {tag_change(action)}")
         lines.append(f"      {action.reason}")
     if plan.skipped:
         lines.append("Skipped:")
     for skip in plan.skipped:
-        lines.append(f"  - {skip.service}  {skip.image}: {skip.reason}")
+        lines.append(f"  - {skip.service}  {skip.image}: {_rule(skip)}{skip.reason}")
     lines.extend(f"warning: {warning}" for warning in plan.warnings)
     if not plan.actions:
         lines.append("No changes: nothing to redeploy.")
+    lines.extend(policy_lines(plan))
     return "\n".join(lines) + "\n"
+
+
+def tag_change(action: Action) -> str:
+    """``v1.4.2 -> v1.5.0`` for an action that changes the service's tag."""
+    old = ImageRef.parse(action.running_image).tag
+    return f"{old} -> {action.tag}"
+
+
+def _rule(skip: Skip) -> str:
+    return f"[{skip.rule.value}] " if skip.rule else ""
+
+
+def policy_lines(plan: Plan) -> list[str]:
+    """The plan's release policies, and whether it may be applied now (when planned)."""
+    policies = plan.policies
+    lines = []
+    if policies.min_age:
+        lines.append(f"Minimum age: {policies.min_age}")
+    if policies.windows:
+        lines.append("Deploy windows: " + "; ".join(policies.windows))
+        lines.append(window_state(plan))
+    return lines
+
+
+def window_state(plan: Plan) -> str:
+    policies = plan.policies
+    if policies.window_open:
+        return f"Can be applied now: yes (inside a window at {format_time(plan.created_at)})"
+    if policies.next_window is None:
+        return "Can be applied now: no; no window opens in the next two weeks"
+    shown = windows.describe(policies.next_window, windows.parse_all(policies.windows))
+    return f"Can be applied now: no; the next window opens {shown}"
 
 
 def plan_markdown(plan: Plan) -> str:
@@ -96,16 +131,29 @@ def plan_markdown(plan: Plan) -> str:
         ]
         lines += [
             f"| {_cell(str(a.service))} | `{a.image}` | `{short(a.current_digest)}` | "
-            f"`{short(a.target_digest)}` | {_cell(a.reason)} |"
+            f"`{short(a.target_digest)}` | "
+            + (f"**tag {_cell(tag_change(a))}**; " if a.current_image else "")
+            + f"{_cell(a.reason)} |"
             for a in plan.actions
         ]
     else:
         lines.append("**No changes:** nothing to redeploy.")
     if plan.skipped:
-        lines += ["", "#### Skipped", "", "| Service | Image | Reason |", "| --- | --- | --- |"]
         lines += [
-            f"| {_cell(str(s.service))} | `{s.image}` | {_cell(s.reason)} |" for s in plan.skipped
+            "",
+            "#### Skipped",
+            "",
+            "| Service | Image | Rule | Reason |",
+            "| --- | --- | --- | --- |",
         ]
+        lines += [
+            f"| {_cell(str(s.service))} | `{s.image}` | {s.rule.value if s.rule else ''} | "
+            f"{_cell(s.reason)} |"
+            for s in plan.skipped
+        ]
+    if plan.policies:
+        lines += ["", "#### Release policies", ""]
+        lines += [f"- {_cell(line)}" for line in policy_lines(plan)]
     if plan.warnings:
         lines += ["", "#### Warnings", ""] + [f"- {_cell(w)}" for w in plan.warnings]
     if plan.events:
@@ -226,7 +274,10 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def apply_report(result: ApplyResult, plan_path: str) -> dict[str, Any]:
+def apply_report(
+    result: ApplyResult, plan_path: str, *, windows_ignored: bool = False
+) -> dict[str, Any]:
+    ignored = {"windows_ignored": True} if windows_ignored else {}
     return {
         "format": REPORT_FORMAT,
         "format_version": REPORT_VERSION,
@@ -244,4 +295,5 @@ def apply_report(result: ApplyResult, plan_path: str) -> dict[str, Any]:
             }
             for item in result.results
         ],
+        **ignored,
     }

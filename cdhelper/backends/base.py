@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from cdhelper.inventory import Inventory, Service, Target
 from cdhelper.plan import Action
+from cdhelper.values import Node
 
 
 class Backend(Protocol):
@@ -51,6 +52,13 @@ class Waiter(Protocol):
     def wait(self, action: Action, deadline: float) -> str:
         """Block until done; a message, or raise CdhelperError on failure or the deadline."""
         ...
+
+
+@runtime_checkable
+class NodeReader(Protocol):
+    """A backend that knows the Swarm's nodes and their platforms (the Docker Engine)."""
+
+    def nodes(self) -> tuple[Node, ...]: ...
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ Secrets are only ever named (``<name>_env`` or ``<name>_file``) and read through
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +21,7 @@ from cdhelper.inbox import dispatchers
 from cdhelper.inbox.dispatchers.base import Dispatcher
 from cdhelper.inbox.secret import Secret, Secrets
 from cdhelper.reference import is_valid_host, normalise_registry
+from cdhelper.values import parse_duration
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 DEFAULT_STATE = "./cdhelper-state"
@@ -36,7 +36,6 @@ ADDRESS_KEYS = {"swarmpit_url": swarmpit.KIND, "docker_host": docker_engine.KIND
 SERVICE_KEYS = ("file", *ADDRESS_KEYS)
 # What a source's ``secret`` signs with, per source type; other types take a token only.
 SIGNED_TYPES = {"ghcr": "X-Hub-Signature-256", "registry": "Standard Webhooks signatures"}
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -127,16 +126,6 @@ def build_dispatchers(
         where = documents.display_name(config.path)
         raise InputError(f"{where}: not a valid cdhelper inbox configuration", problems)
     return built
-
-
-def parse_duration(value: float | str) -> float:
-    """Seconds from a number or ``30s``/``10m``/``6h``/``1d`` (the schema checked the form)."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([smhd])", value)
-    if not match:
-        raise ValueError(f"invalid duration {value!r}: expected e.g. 30s, 10m, 6h, 1d")
-    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 def parse_listen(text: str) -> tuple[str, int]:

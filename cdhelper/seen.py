@@ -1,0 +1,59 @@
+"""When cdhelper first saw each digest: a push time the publisher cannot forge.
+
+Smart mode reads no push events, and an image config's ``created`` is whatever its
+publisher wrote. With a state folder (``plan --state DIR``, the inbox's ``state``), every
+digest a smart plan finds is recorded in ``DIR/first-seen.json`` the first time it is
+seen, and a minimum age counts from then. Writers take an exclusive lock on
+``DIR/first-seen.lock``; the file is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from cdhelper import documents
+from cdhelper.errors import InputError
+from cdhelper.values import format_time, parse_time
+
+FILE = "first-seen.json"
+FORMAT = "cdhelper-first-seen"
+
+
+def record(directory: str, digests: Iterable[str], now: datetime) -> dict[str, datetime]:
+    """Record ``digests`` not seen before as seen ``now``; when each was first seen."""
+    wanted = set(digests)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        lock = open(os.path.join(directory, "first-seen.lock"), "a")  # noqa: SIM115
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot use the state folder: {exc.strerror}") from None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        path = os.path.join(directory, FILE)
+        seen = _read(path)
+        new = {digest: now for digest in wanted if digest not in seen}
+        if new:
+            seen.update(new)
+            data: dict[str, Any] = {
+                "format": FORMAT,
+                "digests": {d: format_time(t) for d, t in sorted(seen.items())},
+            }
+            documents.write_atomic(path, documents.dump_json(data))
+    return {digest: seen[digest] for digest in wanted}
+
+
+def _read(path: str) -> dict[str, datetime]:
+    if not os.path.exists(path):
+        return {}
+    data = documents.parse_json(documents.read_text(path), path)
+    digests = data.get("digests") if isinstance(data, dict) else None
+    if not isinstance(digests, dict) or data.get("format") != FORMAT:
+        raise InputError(f"{path}: not a cdhelper first-seen file: move it away")
+    try:
+        return {str(d): parse_time(str(t)) for d, t in digests.items()}
+    except ValueError as exc:
+        raise InputError(f"{path}: {exc}") from None
