@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from cdhelper import documents, filters, planner, sources
@@ -22,6 +23,7 @@ from cdhelper.inbox.dispatchers.base import Dispatcher
 from cdhelper.inbox.secret import Secret, Secrets
 from cdhelper.reference import is_valid_host, normalise_registry
 from cdhelper.values import parse_duration
+from cdhelper.windows import Window, WindowError
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 DEFAULT_STATE = "./cdhelper-state"
@@ -59,6 +61,9 @@ class EnvironmentConfig:
     resolve_digests: bool = False
     smart_every: float | None = None
     services_token: Secret | None = None  # Swarmpit's API token
+    min_age: timedelta | None = None
+    windows: tuple[Window, ...] = ()
+    state: str | None = None  # the inbox's state folder: first-seen push times live there
 
     def environ(self) -> dict[str, str]:
         """The process environment as the backends read it for this environment's services."""
@@ -173,6 +178,8 @@ def _build(
         _environment(e, f"$.environments[{i}]", directory, secret, problems)
         for i, e in enumerate(data["environments"])
     ]
+    state = os.path.normpath(os.path.join(directory, data.get("state", DEFAULT_STATE)))
+    envs = [replace(env, state=state) for env in envs]
     try:
         listen = parse_listen(data.get("listen", DEFAULT_LISTEN))
     except ValueError as exc:
@@ -188,7 +195,7 @@ def _build(
         path=path,
         directory=directory,
         listen=listen,
-        state=os.path.normpath(os.path.join(directory, data.get("state", DEFAULT_STATE))),
+        state=state,
         sources=tuple(found),
         environments=tuple(envs),
         admin_token=secret(data, "admin_token", "$"),
@@ -302,6 +309,8 @@ def _environment(
             f"{at}.dispatch.type: unknown dispatch type {kind!r}: expected one of {known}"
         )
     every = entry.get("smart_every")
+    deploy_windows = _windows(entry.get("windows", []), f"{at}.windows", problems)
+    min_age = entry.get("min_age")
     return EnvironmentConfig(
         name=entry["name"],
         services=services,
@@ -312,4 +321,16 @@ def _environment(
         resolve_digests=bool(entry.get("resolve_digests", False)),
         smart_every=parse_duration(every) if every is not None else None,
         services_token=token,
+        min_age=timedelta(seconds=parse_duration(min_age)) if min_age is not None else None,
+        windows=deploy_windows,
     )
+
+
+def _windows(texts: list[str], at: str, problems: list[str]) -> tuple[Window, ...]:
+    found = []
+    for index, text in enumerate(texts):
+        try:
+            found.append(Window.parse(text))
+        except WindowError as exc:
+            problems.append(f"{at}[{index}]: {exc}")
+    return tuple(found)

@@ -216,6 +216,21 @@ class Worker:
 
     def _retry(self, dispatch: Dispatch, attempts: int, outcome: DispatchOutcome) -> None:
         now = self.clock()
+        if outcome.not_before is not None and outcome.not_before > now:
+            # outside a deploy window: wait for it, whatever the retry budget says
+            self.store.retry_at(dispatch.id, outcome.not_before, outcome.detail)
+            log.emit(
+                "dispatch",
+                dispatch=dispatch.id,
+                batch=dispatch.batch_id,
+                environment=dispatch.environment,
+                type=dispatch.type,
+                attempt=attempts,
+                outcome="waiting",
+                retry_in=round(outcome.not_before - now, 3),
+                detail=outcome.detail,
+            )
+            return
         deadline = dispatch.created_at + self.config.dispatch_retry_seconds
         if now >= deadline:
             waited = round(now - dispatch.created_at)
