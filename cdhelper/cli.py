@@ -462,11 +462,10 @@ def _windows_ignored(reviewed: plan.Plan, given: Sequence[windows.Window], ignor
     """Whether --ignore-windows overrides a closed window now (said on stderr)."""
     if not ignore:
         return False
-    sets = [windows.parse_all(reviewed.policies.windows), tuple(given)]
-    state = windows.status_all(sets, _now())
+    planned = windows.parse_all(reviewed.policies.windows)
+    state = windows.status_all([planned, given], _now())
     if not state.open:
-        shown = [w for ws in sets for w in ws]
-        _note("--ignore-windows: applying " + windows.closed_message(shown, state))
+        _note("--ignore-windows: applying " + windows.closed_message(planned, state, given))
     return not state.open
 
 

@@ -145,14 +145,19 @@ def describe(when: datetime, windows: Sequence[Window]) -> str:
     return text if zone == "UTC" else f"{text} ({utc:%Y-%m-%d %H:%M}Z)"
 
 
-def closed_message(windows: Sequence[Window], state: Status) -> str:
+def closed_message(windows: Sequence[Window], state: Status, given: Sequence[Window] = ()) -> str:
+    """Why it is closed, and when it opens (``given``: apply's own windows, which must
+    hold as well as ``windows``, the plan's)."""
     listed = ", ".join(repr(w.text) for w in windows)
+    where = f"outside every deploy window ({listed})"
+    if windows and given:
+        own = ", ".join(repr(w.text) for w in given)
+        where = f"outside the deploy windows (the plan's {listed} and apply's {own} must both hold)"
+    elif given:
+        where = "outside every deploy window (" + ", ".join(repr(w.text) for w in given) + ")"
     if state.next_open is None:
-        return f"outside every deploy window ({listed}); none opens in the next two weeks"
-    return (
-        f"outside every deploy window ({listed}); the next opens "
-        f"{describe(state.next_open, windows)}"
-    )
+        return f"{where}; none opens in the next two weeks"
+    return f"{where}; the next opens {describe(state.next_open, [*windows, *given])}"
 
 
 def enforce(
@@ -160,13 +165,13 @@ def enforce(
 ) -> Status:
     """Before an apply calls anything: raise OutsideWindowError outside the plan's windows
     and ``given`` (apply's own), unless ``ignore``. The status says what held."""
-    sets = [parse_all(planned), tuple(given)]
-    state = status_all(sets, now)
+    plan_windows = parse_all(planned)
+    state = status_all([plan_windows, given], now)
     if not state.open and not ignore:
-        shown = [w for windows in sets for w in windows]
         raise OutsideWindowError(
-            "refusing to apply: " + closed_message(shown, state) + " (--ignore-windows overrides;"
-            " nothing was called)",
+            "refusing to apply: "
+            + closed_message(plan_windows, state, given)
+            + " (--ignore-windows overrides; nothing was called)",
             state.next_open,
         )
     return state

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cdhelper import platforms
+from cdhelper.events import PushEvent
+from cdhelper.inventory import Service
 from cdhelper.plan import Rule
 from cdhelper.planner import (
     Facts,
@@ -30,11 +32,13 @@ TAGS = ("v1.4.0", "v1.4.2", "v1.4.3-rc.1", "v1.5.0", "v2.0.0", "v1", "v1.5", "v1
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
-def semver(name: str, tag: str, rng: str, pinned: str | None = OLD) -> object:
+def semver(name: str, tag: str, rng: str, pinned: str | None = OLD) -> Service:
     return service(name, f"r.io/app:{tag}", pinned, labels={"cdhelper.policy": f"semver:{rng}"})
 
 
-def smart(services: list, tags: tuple[str, ...] = TAGS, digests: dict | None = None) -> PlanBody:
+def smart(
+    services: list[Service], tags: tuple[str, ...] = TAGS, digests: dict[str, str] | None = None
+) -> PlanBody:
     policy = Policy()
     repos = semver_repositories(services, policy)
     follows = follow(services, policy, {key: TagList(tags) for key in repos})
@@ -53,7 +57,9 @@ def test_smart_semver_follows_the_highest_tag_in_range_never_down() -> None:
         semver("bad", "v1.4.0", "^^1"),
     ]
     body = smart(services)
-    assert [(a.service.name, a.image, a.spec_image, a.current_image, a.tag) for a in body.actions] == [
+    assert [
+        (a.service.name, a.image, a.spec_image, a.current_image, a.tag) for a in body.actions
+    ] == [
         ("caret", "r.io/app:v1.5.0", "r.io/app:v1.5.0", "r.io/app:v1.4.0", "v1.5.0"),
         ("tilde", "r.io/app:v1.4.2", "r.io/app:v1.4.2", "r.io/app:v1.4.0", "v1.4.2"),
     ]
@@ -114,7 +120,12 @@ def test_webhook_semver_digest_resolved_for_the_chosen_tag() -> None:
     assert [(a.tag, a.target_digest) for a in body.actions] == [("v1.5.0", NEWER)]
 
 
-def aged(*, events: list | None = None, times: dict | None = None, min_age: str = "7d") -> PlanBody:
+def aged(
+    *,
+    events: list[PushEvent] | None = None,
+    times: dict[str, PushTime] | None = None,
+    min_age: str = "7d",
+) -> PlanBody:
     policy = Policy(min_age=timedelta(days=int(min_age[:-1])))
     services = [service("a", "r.io/app:v1", OLD), service("b", "r.io/other:v1", OLD)]
     pushes = events if events is not None else []
@@ -151,7 +162,7 @@ def test_min_age_from_first_seen_or_config_created_says_where_it_comes_from() ->
 
 
 def test_min_age_without_any_push_time_skips_and_says_so() -> None:
-    [a, b] = aged().skipped
+    [a, _] = aged().skipped
     assert a.rule is Rule.MIN_AGE and a.reason.startswith("too new? its push time is unknown")
 
 

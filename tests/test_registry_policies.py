@@ -77,7 +77,9 @@ class PagingRegistry:
             headers = {"Content-Type": "application/json"}
             if start + size < len(self.tags):
                 where = "http://127.0.0.2:1" if self.foreign_link else ""
-                headers["Link"] = f'<{where}/v2/app/tags/list?n={size}&last={chunk[-1]}>; rel="next"'
+                headers["Link"] = (
+                    f'<{where}/v2/app/tags/list?n={size}&last={chunk[-1]}>; rel="next"'
+                )
             return 200, headers, json.dumps({"name": "app", "tags": chunk}).encode()
         for kind in ("manifests", "blobs"):
             prefix = f"/v2/app/{kind}/"
@@ -131,14 +133,19 @@ def test_index_platforms_and_config_created(paging: PagingRegistry) -> None:
         "application/vnd.oci.image.config.v1+json",
         {"created": "2026-11-20T10:00:00Z", "architecture": "amd64", "os": "linux"},
     )
-    child = paging.add(MANIFEST, {"mediaType": MANIFEST, "config": {"digest": config}, "layers": []})
+    child = paging.add(
+        MANIFEST, {"mediaType": MANIFEST, "config": {"digest": config}, "layers": []}
+    )
     index = paging.add(
         INDEX,
         {
             "mediaType": INDEX,
             "manifests": [
                 {"digest": child, "platform": {"os": "linux", "architecture": "amd64"}},
-                {"digest": child, "platform": {"os": "linux", "architecture": "arm", "variant": "v7"}},
+                {
+                    "digest": child,
+                    "platform": {"os": "linux", "architecture": "arm", "variant": "v7"},
+                },
                 {"digest": child, "platform": {"os": "unknown", "architecture": "unknown"}},
             ],
         },
@@ -146,7 +153,10 @@ def test_index_platforms_and_config_created(paging: PagingRegistry) -> None:
     client = RegistryClient()
     client.prepare(paging.host)
     ref = ImageRef(paging.host, "app", "v1", index)
-    assert client.index_platforms(ref) == (Platform("linux", "amd64"), Platform("linux", "arm", "v7"))
+    assert client.index_platforms(ref) == (
+        Platform("linux", "amd64"),
+        Platform("linux", "arm", "v7"),
+    )
     assert client.index_platforms(ImageRef(paging.host, "app", "v1", child)) is None
     created = client.created(ref)
     assert created is not None and created.isoformat() == "2026-11-20T10:00:00+00:00"

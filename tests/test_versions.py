@@ -5,8 +5,19 @@ import pytest
 from cdhelper import versions
 from cdhelper.versions import SemverRange
 
-TAGS = ["v1.4.0", "v1.4.2", "v1.4.3-rc.1", "v1.5.0", "v2.0.0", "v1", "v1.5", "TEST", "latest",
-        "v1.5.0_0123abc", "v1.6.0_deadbee"]
+TAGS = [
+    "v1.4.0",
+    "v1.4.2",
+    "v1.4.3-rc.1",
+    "v1.5.0",
+    "v2.0.0",
+    "v1",
+    "v1.5",
+    "TEST",
+    "latest",
+    "v1.5.0_0123abc",
+    "v1.6.0_deadbee",
+]
 
 
 @pytest.mark.parametrize(

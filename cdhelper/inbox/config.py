@@ -22,7 +22,7 @@ from cdhelper.inbox import dispatchers
 from cdhelper.inbox.dispatchers.base import Dispatcher
 from cdhelper.inbox.secret import Secret, Secrets
 from cdhelper.reference import is_valid_host, normalise_registry
-from cdhelper.values import parse_duration
+from cdhelper.values import parse_duration as parse_duration  # noqa: PLC0414 (re-exported)
 from cdhelper.windows import Window, WindowError
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
