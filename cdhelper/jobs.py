@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from cdhelper import planner, seen, windows
@@ -89,8 +89,9 @@ def make_plan(request: PlanRequest, now: datetime) -> PlanOutcome:
         body = planner.check_min_age(body, request.policy, facts, pushes)
     backend = request.source.backend
     if isinstance(backend, NodeReader) and body.actions:
-        facts = _with_platforms(body, facts, backend.nodes(), registry, request.parallel)
+        facts, unread = _with_platforms(body, facts, backend.nodes(), registry, request.parallel)
         body = planner.check_platforms(body, services, facts)
+        body = replace(body, warnings=(*body.warnings, *unread))
     plan = Plan(
         mode=request.mode,
         target=live.target,
@@ -173,8 +174,9 @@ def _with_platforms(
     nodes: Sequence[Node],
     registry: _Registry,
     parallel: int,
-) -> planner.Facts:
-    """The platforms of each planned target that is an index (one manifest GET each)."""
+) -> tuple[planner.Facts, list[str]]:
+    """The platforms of each planned target that is an index (one manifest GET each), and
+    a warning for each that could not be read (its services are planned unchecked)."""
     refs = {
         action.target_digest: _pinned(action.image, action.target_digest)
         for action in body.actions
@@ -183,16 +185,23 @@ def _with_platforms(
     client = registry()
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         found = dict(zip(refs, pool.map(_platforms(client), refs.values()), strict=True))
-    indexes = {digest: p for digest, p in found.items() if p is not None}
-    return planner.Facts(facts.now, facts.push_times, indexes, tuple(nodes))
+    indexes = {d: p for d, p in found.items() if p is not None and not isinstance(p, str)}
+    unread = [
+        f"{refs[d].tagged}@{d}: platforms not checked: {p}"
+        for d, p in found.items()
+        if isinstance(p, str)
+    ]
+    return planner.Facts(facts.now, facts.push_times, indexes, tuple(nodes)), unread
 
 
-def _platforms(client: RegistryClient) -> Callable[[ImageRef], tuple[Platform, ...] | None]:
-    def read(ref: ImageRef) -> tuple[Platform, ...] | None:
+def _platforms(
+    client: RegistryClient,
+) -> Callable[[ImageRef], tuple[Platform, ...] | str | None]:
+    def read(ref: ImageRef) -> tuple[Platform, ...] | str | None:
         try:
             return client.index_platforms(ref)
-        except ApiError:
-            return None  # cannot tell: not checked (apply's Swarm would say)
+        except ApiError as exc:
+            return exc.message  # cannot tell: planned, with a warning
 
     return read
 

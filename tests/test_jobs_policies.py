@@ -131,6 +131,7 @@ def test_unreadable_config_or_index_is_said_not_hidden() -> None:
     assert made.skipped[0].reason.startswith("too new? its push time is unknown")
     made = plan(swarm, registry).plan  # the index cannot be read: not checked, planned
     assert [a.service.name for a in made.actions] == ["a"]
+    assert made.warnings == (f"r.io/app:v1@{NEW}: platforms not checked: HTTP 500",)
 
 
 def test_the_plan_records_its_windows() -> None:
