@@ -362,6 +362,8 @@ def plan_command(
     if outcome.registry is not None:
         echo(report.registry_stats(outcome.registry.stats), err=True)
     summary = report.plan_text(result) if output else report.plan_summary(result) + "\n"
+    if result.policies.windows and not output:
+        summary += report.window_state(result) + "\n"
     echo(summary, nl=False, err=not output)
     if detailed_exitcode and result.has_changes:
         sys.exit(EXIT_CHANGES)

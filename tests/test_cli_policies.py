@@ -72,6 +72,10 @@ def test_plan_records_windows_and_shows_when_the_next_opens(
         "window_open": False,
         "next_window": "2026-12-07T05:00:00.000000Z",
     }
+    to_stdout = runner.invoke(
+        cli, ["plan", "--event", HUB, "--inventory", SWARMPIT, "--window", WEEKDAYS]
+    )
+    assert "Can be applied now: no; the next window opens Mon 2026-12-07" in to_stdout.stderr
     shown = runner.invoke(cli, ["show", str(path)]).stdout
     assert "Minimum age: 7d\n" in shown
     assert (
