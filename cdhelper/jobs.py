@@ -110,14 +110,21 @@ def _smart(
 ) -> tuple[PlanBody, dict[Key, Lookup]]:
     client = registry()
     follows = None
+    unlisted: list[str] = []
     repositories = planner.semver_repositories(services, request.policy)
     if repositories:
         listed = client.list_tags(repositories.values(), request.parallel)
         tag_lists = {key: listed[ref] for key, ref in repositories.items()}
         follows = planner.follow(services, request.policy, tag_lists)
+        unlisted = [
+            f"{ref.registry}/{ref.repository}: tags not listed: {listed[ref].error}"
+            for ref in repositories.values()
+            if listed[ref].error
+        ]
     wanted = planner.lookup_keys(services, request.policy, follows)
     published = lookup(client, wanted, request.parallel)
-    return planner.plan_smart(services, published, request.policy, follows), published
+    body = planner.plan_smart(services, published, request.policy, follows)
+    return replace(body, warnings=(*body.warnings, *unlisted)), published
 
 
 def _unresolved(body: PlanBody, policy: Policy) -> dict[Key, ImageRef]:

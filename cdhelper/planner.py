@@ -130,11 +130,13 @@ def _webhook_follow(
     pushed = [k[2] for k in pushes if k[:2] == key[:2]]
     if not pushed:
         return None
-    semver = _semver(service, key, pushed)
+    semver = _semver(service, key, pushed, "the highest pushed version in range")
     if isinstance(semver, Skip):
         return semver if any(_in_range(service, tag) for tag in pushed) else None
     tag, note = semver
-    return ((*key[:2], tag), note)
+    chosen = (key[0], key[1], tag)
+    # its own version under another spelling (1.5.0 for v1.5.0) does not move it
+    return (chosen, note) if chosen in pushes else None
 
 
 def _in_range(service: Service, tag: str) -> bool:
@@ -145,7 +147,9 @@ def _in_range(service: Service, tag: str) -> bool:
         return True  # an invalid range: the service's skip says so
 
 
-def _semver(service: Service, key: Key, tags: Sequence[str]) -> tuple[str, str] | Skip:
+def _semver(
+    service: Service, key: Key, tags: Sequence[str], highest: str = "the range's highest version"
+) -> tuple[str, str] | Skip:
     """The tag a semver service should run, of ``tags``, never lower than it runs now."""
     text = versions.policy(service.labels) or ""
     try:
@@ -167,8 +171,7 @@ def _semver(service: Service, key: Key, tags: Sequence[str]) -> tuple[str, str] 
     if order < 0:
         return _skip(
             service,
-            f"semver {text}: it runs {running}, higher than the range's highest version "
-            f"{best}: never downgraded",
+            f"semver {text}: it runs {running}, higher than {highest} {best}: never downgraded",
             Rule.SEMVER,
         )
     if order == 0:  # its own version (its tag re-pushed, or another spelling of it)

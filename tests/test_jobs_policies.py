@@ -39,7 +39,8 @@ class Registry(RegistryClient):
         found = {}
         for ref in refs:  # type: ignore[attr-defined]
             self.asked.append(f"tags {ref}")
-            found[ref] = TagList(self.tags_of[ref.repository])
+            tags = self.tags_of.get(ref.repository)
+            found[ref] = TagList(tags) if tags is not None else TagList(error="HTTP 503")
         return found
 
     def created(self, ref: ImageRef) -> datetime | None:
@@ -141,3 +142,10 @@ def test_the_plan_records_its_windows() -> None:
     assert made.policies.windows == ("Sat 10:00-11:00",)
     assert made.policies.next_window == datetime(2026, 12, 5, 10, tzinfo=UTC)
     assert not made.policies.window_open
+
+
+def test_a_repository_whose_tags_cannot_be_listed_warns() -> None:
+    swarm = Swarm([service("a", "r.io/app:v1.0.0", OLD, labels={"cdhelper.policy": "semver:^1"})])
+    made = plan(swarm, Registry()).plan
+    assert made.warnings == ("r.io/app: tags not listed: HTTP 503",)
+    assert made.skipped[0].reason == "semver: tags not listed: HTTP 503"

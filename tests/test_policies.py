@@ -108,8 +108,12 @@ def test_webhook_semver_a_higher_pushed_tag_in_range_plans_the_service() -> None
         ("caret", "v1.5.0", NEW, (0,))
     ]
     assert [(s.service.name, s.rule) for s in body.skipped] == [("above", Rule.SEMVER)]
+    assert "higher than the highest pushed version in range v1.5.0" in body.skipped[0].reason
     # a pre-release or a tag outside every range plans nothing
     assert plan_webhook([push("r.io/app:v1.5.1-rc.1", NEW)], services).actions == ()
+    # its own version under another spelling neither
+    top = [semver("top", "v1.5.0", "^1.4")]
+    assert plan_webhook([push("r.io/app:1.5.0", NEW)], top) == PlanBody((), ())
 
 
 def test_webhook_semver_digest_resolved_for_the_chosen_tag() -> None:
