@@ -333,6 +333,8 @@ def plan_command(
         raise UsageError("--smart plans from the registry: give no --event")
     if not smart and not event_files:
         raise UsageError("give at least one --event FILE, or --smart")
+    if state_dir and not smart:
+        raise UsageError("--state is for --smart (events carry their push times)")
     policy = planner.Policy(registry_aliases=dict(aliases), min_age=min_age)
     _writable(output)
     # bad payloads fail before anything is called

@@ -313,11 +313,12 @@ def check_min_age(
         if pushed is None and action.target_digest is not None:
             pushed = facts.push_times.get(action.target_digest)
         if pushed is None:
+            hint = "" if action.target_digest else " (--resolve-digests gives it a digest to read)"
             skipped.append(
                 _policy_skip(
                     action,
                     f"too new? its push time is unknown, so it cannot be shown to be older "
-                    f"than {format_duration(policy.min_age)}",
+                    f"than {format_duration(policy.min_age)}{hint}",
                     Rule.MIN_AGE,
                 )
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cdhelper import documents
@@ -21,6 +21,9 @@ from cdhelper.values import format_time, parse_time
 
 FILE = "first-seen.json"
 FORMAT = "cdhelper-first-seen"
+# A digest not seen again for this long is forgotten (so the file does not grow forever);
+# if it ever comes back, it waits one minimum age again.
+FORGET_AFTER = timedelta(days=400)
 
 
 def record(directory: str, digests: Iterable[str], now: datetime) -> dict[str, datetime]:
@@ -36,8 +39,11 @@ def record(directory: str, digests: Iterable[str], now: datetime) -> dict[str, d
         path = os.path.join(directory, FILE)
         seen = _read(path)
         new = {digest: now for digest in wanted if digest not in seen}
-        if new:
+        stale = [d for d, t in seen.items() if d not in wanted and now - t > FORGET_AFTER]
+        if new or stale:
             seen.update(new)
+            for digest in stale:
+                del seen[digest]
             data: dict[str, Any] = {
                 "format": FORMAT,
                 "digests": {d: format_time(t) for d, t in sorted(seen.items())},

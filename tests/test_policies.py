@@ -168,6 +168,8 @@ def test_min_age_from_first_seen_or_config_created_says_where_it_comes_from() ->
 def test_min_age_without_any_push_time_skips_and_says_so() -> None:
     [a, _] = aged().skipped
     assert a.rule is Rule.MIN_AGE and a.reason.startswith("too new? its push time is unknown")
+    [hub] = aged(events=[push("r.io/app:v1", source="dockerhub")]).skipped
+    assert hub.reason.endswith("(--resolve-digests gives it a digest to read)")
 
 
 NODES = (
