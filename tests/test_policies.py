@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cdhelper import platforms
+from cdhelper import platforms, report
 from cdhelper.events import PushEvent
-from cdhelper.inventory import Service
-from cdhelper.plan import Rule
+from cdhelper.inventory import Service, Target
+from cdhelper.plan import Mode, Plan, Rule, dumps, loads
 from cdhelper.planner import (
     Facts,
     PlanBody,
@@ -231,3 +232,21 @@ def test_node_platforms_in_image_terms() -> None:
     assert platforms.node_platform("linux", "s390x") == Platform("linux", "s390x")
     assert Platform("linux", "arm", "v7").runs(Platform("linux", "arm"))
     assert not Platform("linux", "arm", "v7").runs(Platform("linux", "arm", "v6"))
+
+
+def test_a_tag_change_stands_out_in_every_format() -> None:
+    body = smart([semver("caret", "v1.4.0", "^1.4")])
+    made = Plan(
+        mode=Mode.SMART,
+        target=Target("docker", "unix:///x", "c1"),
+        events=(),
+        actions=body.actions,
+        skipped=body.skipped,
+        warnings=(),
+        created_at=NOW,
+    )
+    assert "      TAG CHANGE: v1.4.0 -> v1.5.0\n" in report.plan_text(made)
+    assert "**tag v1.4.0 -> v1.5.0**" in report.plan_markdown(made)
+    [action] = json.loads(report.render_plan(made, report.Format.JSON))["actions"]
+    assert (action["current_image"], action["spec_image"]) == ("r.io/app:v1.4.0", "r.io/app:v1.5.0")
+    assert loads(dumps(made), "plan") == made
