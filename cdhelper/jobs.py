@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from cdhelper import planner, seen, windows
+from cdhelper import planner, policies, seen, windows
 from cdhelper.backends import NodeReader, Source, by_kind
 from cdhelper.errors import ApiError
 from cdhelper.events import PushEvent
@@ -83,14 +83,14 @@ def make_plan(request: PlanRequest, now: datetime) -> PlanOutcome:
             if wanted:
                 published = lookup(registry(), wanted, request.parallel)
                 body = planner.plan_webhook(pushes, services, request.policy, published)
-    facts = planner.Facts(now=now, push_times=first_seen)
+    facts = policies.Facts(now=now, push_times=first_seen)
     if request.policy.min_age is not None and body.actions:
         facts = _with_created(body, pushes, facts, registry, request.parallel)
-        body = planner.check_min_age(body, request.policy, facts, pushes)
+        body = policies.check_min_age(body, request.policy, facts, pushes)
     backend = request.source.backend
     if isinstance(backend, NodeReader) and body.actions:
         facts, unread = _with_platforms(body, facts, backend.nodes(), registry, request.parallel)
-        body = planner.check_platforms(body, services, facts)
+        body = policies.check_platforms(body, services, facts)
         body = replace(body, warnings=(*body.warnings, *unread))
     plan = Plan(
         mode=request.mode,
@@ -142,17 +142,17 @@ def _unresolved(body: PlanBody, policy: Policy) -> dict[Key, ImageRef]:
 def _with_created(
     body: PlanBody,
     events: Sequence[PushEvent],
-    facts: planner.Facts,
+    facts: policies.Facts,
     registry: _Registry,
     parallel: int,
-) -> planner.Facts:
+) -> policies.Facts:
     """Push times from the image configs' ``created``, only for the planned digests whose
     events (or first sighting) say nothing."""
     refs = {
         action.target_digest: _pinned(action.image, action.target_digest)
         for action in body.actions
         if action.target_digest is not None
-        and planner.event_push_time(action, events) is None
+        and policies.event_push_time(action, events) is None
         and action.target_digest not in facts.push_times
     }
     if not refs:
@@ -162,7 +162,7 @@ def _with_created(
         found = dict(zip(refs, pool.map(_created(client), refs.values()), strict=True))
     times = dict(facts.push_times)
     times.update((digest, PushTime(at, "created")) for digest, at in found.items() if at)
-    return planner.Facts(facts.now, times, facts.index_platforms, facts.nodes)
+    return policies.Facts(facts.now, times, facts.index_platforms, facts.nodes)
 
 
 def _created(client: RegistryClient) -> Callable[[ImageRef], datetime | None]:
@@ -177,11 +177,11 @@ def _created(client: RegistryClient) -> Callable[[ImageRef], datetime | None]:
 
 def _with_platforms(
     body: PlanBody,
-    facts: planner.Facts,
+    facts: policies.Facts,
     nodes: Sequence[Node],
     registry: _Registry,
     parallel: int,
-) -> tuple[planner.Facts, list[str]]:
+) -> tuple[policies.Facts, list[str]]:
     """The platforms of each planned target that is an index (one manifest GET each), and
     a warning for each that could not be read (its services are planned unchecked)."""
     refs = {
@@ -198,7 +198,7 @@ def _with_platforms(
         for d, p in found.items()
         if isinstance(p, str)
     ]
-    return planner.Facts(facts.now, facts.push_times, indexes, tuple(nodes)), unread
+    return policies.Facts(facts.now, facts.push_times, indexes, tuple(nodes)), unread
 
 
 def _platforms(

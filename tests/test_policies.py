@@ -13,17 +13,15 @@ from cdhelper.events import PushEvent
 from cdhelper.inventory import Service, Target
 from cdhelper.plan import Mode, Plan, Rule, dumps, loads
 from cdhelper.planner import (
-    Facts,
     PlanBody,
     Policy,
-    check_min_age,
-    check_platforms,
     follow,
     lookup_keys,
     plan_smart,
     plan_webhook,
     semver_repositories,
 )
+from cdhelper.policies import Facts, check_min_age, check_platforms
 from cdhelper.values import Lookup, Node, Platform, PushTime, TagList
 
 from helpers import digest, push, service
