@@ -88,9 +88,13 @@ def _busybox_layer() -> tuple[Blob, str]:
 
 
 def image(
-    marker: str, *, cmd: tuple[str, ...] = ("/bin/sleep", "3600"), arch: str = "amd64"
+    marker: str,
+    *,
+    cmd: tuple[str, ...] = ("/bin/sleep", "3600"),
+    arch: str = "amd64",
+    created: str | None = None,
 ) -> Image:
-    """A runnable linux image whose digest depends on ``marker``."""
+    """A runnable linux image whose digest depends on ``marker`` (and config ``created``)."""
     base, base_diff = _busybox_layer()
     raw = _tar([("marker", marker.encode(), None, 0o644)])
     top = Blob(gzip.compress(raw, mtime=0), LAYER_GZIP)
@@ -100,6 +104,7 @@ def image(
         "config": {"Cmd": list(cmd), "Env": ["PATH=/bin"]},
         "rootfs": {"type": "layers", "diff_ids": [base_diff, sha256(raw)]},
         "history": [{"created_by": "cdhelper tests"}, {"created_by": f"marker {marker}"}],
+        **({"created": created} if created else {}),
     }
     config_blob = Blob(json.dumps(config, sort_keys=True).encode(), CONFIG_V1)
     manifest = {

@@ -126,3 +126,31 @@ def test_semver_apply_and_platform_check_on_the_swarm(
     assert running_digests(api, "pol-semver") == {new}
     again = cli_run("apply", str(out))
     assert again.exit_code == 0 and "already-done" in again.stdout
+
+
+def test_min_age_from_the_image_config_created(
+    registry: Registry, cli_run: Run, tmp_path: Path
+) -> None:
+    old = registry.push("pol/aged", "v1", image("pol-aged-old", created="2020-01-01T00:00:00Z"))
+    fresh = registry.push("pol/aged", "v2", image("pol-aged-new", created="2999-01-01T00:00:00Z"))
+    repo = f"{registry.host}/pol/aged"
+    inventory = docker_inventory(
+        tmp_path,
+        [{"name": "old", "image": f"{repo}:v1"}, {"name": "fresh", "image": f"{repo}:v2"}],
+    )
+    out = tmp_path / "plan.yaml"
+    result = cli_run("plan", "--smart", "--inventory", inventory, "--min-age", "7d", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    plan = yaml.safe_load(out.read_text())
+    assert [(a["service"]["name"], a["target_digest"]) for a in plan["actions"]] == [("old", old)]
+    assert (
+        "created (the image config says so; its publisher controls that)"
+        in (plan["actions"][0]["reason"])
+    )
+    [skip] = plan["skipped"]
+    assert (skip["service"]["name"], skip["rule"]) == ("fresh", "min-age")
+    assert skip["eligible_at"] == "2999-01-08T00:00:00.000000Z"
+    log = registry.access_log()
+    blobs = [uri for method, uri, _ in log if method == "GET" and "/pol/aged/blobs/" in uri]
+    assert len(blobs) == 2  # one config read per digest that would be planned
+    assert any(fresh in uri for method, uri, _ in log if method == "GET")
