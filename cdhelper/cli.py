@@ -298,7 +298,8 @@ def inventory(
     "--state",
     "state_dir",
     metavar="DIR",
-    help="Smart mode: record when each digest was first seen here, for --min-age.",
+    help="Record when each digest was first seen (pushed) in DIR; smart plans count "
+    "--min-age from then.",
 )
 @window_option("Record deploy window(s) in the plan, and show whether it can be applied now")
 @output_option
@@ -333,8 +334,6 @@ def plan_command(
         raise UsageError("--smart plans from the registry: give no --event")
     if not smart and not event_files:
         raise UsageError("give at least one --event FILE, or --smart")
-    if state_dir and not smart:
-        raise UsageError("--state is for --smart (events carry their push times)")
     policy = planner.Policy(registry_aliases=dict(aliases), min_age=min_age)
     _writable(output)
     # bad payloads fail before anything is called

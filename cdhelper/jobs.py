@@ -83,6 +83,8 @@ def make_plan(request: PlanRequest, now: datetime) -> PlanOutcome:
             if wanted:
                 published = lookup(registry(), wanted, request.parallel)
                 body = planner.plan_webhook(pushes, services, request.policy, published)
+    if request.mode is Mode.WEBHOOK and request.state is not None:
+        _record_pushes(request.state, body, pushes, now)
     facts = policies.Facts(now=now, push_times=first_seen)
     if request.policy.min_age is not None and body.actions:
         facts = _with_created(body, pushes, facts, registry, request.parallel)
@@ -125,6 +127,17 @@ def _smart(
     published = lookup(client, wanted, request.parallel)
     body = planner.plan_smart(services, published, request.policy, follows)
     return replace(body, warnings=(*body.warnings, *unlisted)), published
+
+
+def _record_pushes(state: str, body: PlanBody, events: Sequence[PushEvent], now: datetime) -> None:
+    """Webhook mode: the planned digests, first seen when their events pushed them."""
+    pushed = {}
+    for action in body.actions:
+        time = policies.event_push_time(action, events)
+        if action.target_digest is not None:
+            pushed[action.target_digest] = time.at if time else now
+    if pushed:
+        seen.record(state, pushed, now, pushed)
 
 
 def _unresolved(body: PlanBody, policy: Policy) -> dict[Key, ImageRef]:

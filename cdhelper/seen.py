@@ -3,15 +3,16 @@
 Smart mode reads no push events, and an image config's ``created`` is whatever its
 publisher wrote. With a state folder (``plan --state DIR``, the inbox's ``state``), every
 digest a smart plan finds is recorded in ``DIR/first-seen.json`` the first time it is
-seen, and a minimum age counts from then. Writers take an exclusive lock on
-``DIR/first-seen.lock``; the file is replaced atomically.
+seen, and a minimum age counts from then. A webhook plan records the digests its events
+pushed, at their push times, so a later smart plan counts from the push. Writers take an
+exclusive lock on ``DIR/first-seen.lock``; the file is replaced atomically.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,8 +27,14 @@ FORMAT = "cdhelper-first-seen"
 FORGET_AFTER = timedelta(days=400)
 
 
-def record(directory: str, digests: Iterable[str], now: datetime) -> dict[str, datetime]:
-    """Record ``digests`` not seen before as seen ``now``; when each was first seen."""
+def record(
+    directory: str,
+    digests: Iterable[str],
+    now: datetime,
+    pushed: Mapping[str, datetime] | None = None,
+) -> dict[str, datetime]:
+    """Record ``digests`` not seen before as seen ``now`` (or when an event says they were
+    ``pushed``, if earlier); when each was first seen."""
     wanted = set(digests)
     try:
         os.makedirs(directory, exist_ok=True)
@@ -38,7 +45,7 @@ def record(directory: str, digests: Iterable[str], now: datetime) -> dict[str, d
         fcntl.flock(lock, fcntl.LOCK_EX)
         path = os.path.join(directory, FILE)
         seen = _read(path)
-        new = {digest: now for digest in wanted if digest not in seen}
+        new = {d: min(now, (pushed or {}).get(d, now)) for d in wanted if d not in seen}
         stale = [d for d, t in seen.items() if d not in wanted and now - t > FORGET_AFTER]
         if new or stale:
             seen.update(new)

@@ -180,13 +180,6 @@ def test_bad_policy_options_are_usage_errors(
     assert message in result.stderr
 
 
-def test_state_is_for_smart_plans(runner: CliRunner, tmp_path: Path) -> None:
-    args = ["plan", "--event", HUB, "--inventory", SWARMPIT, "--state", str(tmp_path)]
-    result = runner.invoke(cli, args)
-    assert result.exit_code == 2
-    assert "--state is for --smart" in result.stderr
-
-
 def test_a_plan_with_a_broken_window_is_refused(runner: CliRunner, tmp_path: Path) -> None:
     path = plan(runner, tmp_path, "--window", WEEKDAYS)
     path.write_text(path.read_text().replace(WEEKDAYS, "Mon-Fri nine-to-five"))

@@ -149,3 +149,17 @@ def test_a_repository_whose_tags_cannot_be_listed_warns() -> None:
     made = plan(swarm, Registry()).plan
     assert made.warnings == ("r.io/app: tags not listed: HTTP 503",)
     assert made.skipped[0].reason == "semver: tags not listed: HTTP 503"
+
+
+def test_a_webhook_plan_records_push_times_a_later_smart_plan_counts_from(
+    tmp_path: Path,
+) -> None:
+    swarm = Swarm([service("a", "r.io/app:v1", OLD)])
+    registry = Registry(platforms_of={NEW: None})
+    policy = Policy(min_age=timedelta(days=1))
+    pushed = NOW - timedelta(days=2)
+    event = push("r.io/app:v1", NEW, at=int(pushed.timestamp()))
+    plan(swarm, registry, Mode.WEBHOOK, policy=policy, pushes=[event], state=str(tmp_path))
+    made = plan(swarm, registry, policy=policy, state=str(tmp_path)).plan
+    assert [a.service.name for a in made.actions] == ["a"]
+    assert "first seen by cdhelper 2026-11-28T12:00:00.000000Z (2d ago)" in made.actions[0].reason

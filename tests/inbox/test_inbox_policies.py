@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,12 +10,14 @@ import pytest
 from test_inbox_worker import Recorder, Setup, release
 
 from cdhelper.errors import InputError
+from cdhelper.events import PushEvent
 from cdhelper.inbox import config as configuration
+from cdhelper.inbox.config import EnvironmentConfig
 from cdhelper.inbox.dispatchers.apply import ApplyDispatcher
 from cdhelper.inbox.dispatchers.base import DispatchOutcome, DispatchRequest, Mode, Status
 from cdhelper.inventory import Target
 from cdhelper.plan import Mode as PlanMode
-from cdhelper.plan import Plan, Policies
+from cdhelper.plan import Plan, Policies, Rule, ServiceId, Skip
 from cdhelper.windows import DAYS
 
 from inboxes import ENVIRON, write_config
@@ -84,3 +87,33 @@ def test_the_apply_dispatcher_waits_for_the_plans_window() -> None:
     assert outcome.not_before is not None
     opens = datetime.fromtimestamp(outcome.not_before, UTC)
     assert opens.strftime("%a %H:%M") == f"{day} 00:00" and opens > now
+
+
+def test_what_a_minimum_age_held_back_is_planned_again_when_old_enough(tmp_path: Path) -> None:
+    modes: list[PlanMode] = []
+    eligible = datetime.fromtimestamp(5000.0, UTC)
+
+    def planner(
+        env: EnvironmentConfig, mode: PlanMode, events: Iterable[PushEvent], now: datetime
+    ) -> Plan:
+        modes.append(mode)
+        held = (Skip(ServiceId("s1", "web"), "r.io/app:v1", "too new", Rule.MIN_AGE, eligible),)
+        return Plan(
+            mode=mode,
+            target=Target("swarmpit", None),
+            events=(),
+            actions=(),
+            skipped=held if mode is PlanMode.WEBHOOK else (),
+            warnings=(),
+            created_at=now,
+        )
+
+    s = Setup(tmp_path, Recorder(), planner)
+    s.deliver(*release())
+    s.step(1001.0)
+    s.step(4999.0)  # not yet old enough
+    assert modes == [PlanMode.WEBHOOK]
+    s.step(5000.0)
+    assert modes == [PlanMode.WEBHOOK, PlanMode.SMART]
+    [smart, _] = s.store.recent()["batches"]
+    assert (smart["mode"], smart["trigger"]) == ("smart", "min-age")
