@@ -32,6 +32,7 @@ from cdhelper import (
     plan,
     planner,
     report,
+    signing,
     sources,
     windows,
 )
@@ -336,6 +337,8 @@ def plan_command(
         raise UsageError("give at least one --event FILE, or --smart")
     policy = planner.Policy(registry_aliases=dict(aliases), min_age=min_age)
     _writable(output)
+    _distinct_outputs({"-o": output}, [*event_files, inventory_file])
+    key = signing.key_from_environment()
     # bad payloads fail before anything is called
     pushes = sources.load_events(event_files, source_name, registry_host).events
     request = jobs.PlanRequest(
@@ -357,15 +360,17 @@ def plan_command(
     )
     outcome = jobs.make_plan(request, _now())
     result = outcome.plan
-    emit(plan.dumps(result), output)
+    emit(plan.dumps(result, key), output)
     for warning in result.warnings:
         echo(f"warning: {warning}", err=True)
     if outcome.registry is not None:
         echo(report.registry_stats(outcome.registry.stats), err=True)
-    summary = report.plan_text(result) if output else report.plan_summary(result) + "\n"
-    if result.policies.windows and not output:
+    # stdout carries the plan, or (with -o FILE) the review text; never both
+    to_file = output not in (None, documents.STDIN)
+    summary = report.plan_text(result) if to_file else report.plan_summary(result) + "\n"
+    if result.policies.windows and not to_file:
         summary += report.window_state(result) + "\n"
-    echo(summary, nl=False, err=not output)
+    echo(summary, nl=False, err=not to_file)
     if detailed_exitcode and result.has_changes:
         sys.exit(EXIT_CHANGES)
 
@@ -381,7 +386,12 @@ def plan_command(
 )
 def show(plan_file: str, fmt: str) -> None:
     """Show a plan for review."""
-    echo(report.render_plan(plan.load(plan_file), report.Format(fmt)), nl=False)
+    key = signing.key_from_environment()
+    shown = plan.load(plan_file, key)
+    echo(report.render_plan(shown, report.Format(fmt)), nl=False)
+    if key is not None or shown.signature is not signing.Check.UNSIGNED:
+        bad = shown.signature in (signing.Check.INVALID, signing.Check.UNSIGNED)
+        echo(f"{'warning: ' if bad else ''}signature: {shown.signature.value}", err=True)
 
 
 @cli.command()
@@ -415,7 +425,10 @@ def apply(
 ) -> None:
     """Apply exactly the actions of a reviewed plan; refuse it if it went stale."""
     _writable(report_file, junit_file)
-    reviewed = plan.load(plan_file)
+    _distinct_outputs({"--report": report_file, "--junit": junit_file}, [plan_file])
+    key = signing.key_from_environment()
+    reviewed = plan.load(plan_file, key)
+    plan.require_signature(reviewed, documents.display_name(plan_file), key)
     if wait and not backends.by_kind(reviewed.target.kind).can_wait:
         waiters = " or ".join(b.noun for b in backends.BACKENDS if b.can_wait)
         raise UsageError(f"--wait needs a plan for {waiters} target")
@@ -592,6 +605,21 @@ def _writable(*paths: str | None) -> None:
     for path in paths:
         if path:
             documents.check_writable(path)
+
+
+def _distinct_outputs(outputs: dict[str, str | None], inputs: Sequence[str | None]) -> None:
+    """An output path that is an input, or another output, would destroy what it reads."""
+    seen: dict[str, str] = {}
+    for option, path in outputs.items():
+        if not path or path == documents.STDIN:
+            continue
+        for other in inputs:
+            if other and other != documents.STDIN and documents.same_file(path, other):
+                raise UsageError(f"{option} {path} is also an input: write somewhere else")
+        real = os.path.realpath(path)
+        if real in seen:
+            raise UsageError(f"{option} and {seen[real]} are the same file {path}")
+        seen[real] = option
 
 
 def emit(text: str, output: str | None) -> None:

@@ -102,8 +102,10 @@ class CredentialStore:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
-        except RecursionError:
-            raise ConfigError(f"{path}: not a Docker config: nested too deeply") from None
+        except (RecursionError, ValueError):  # ValueError: an integer of 5,000 digits
+            raise ConfigError(
+                f"{path}: not a Docker config: nested too deeply or a huge number"
+            ) from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: $: expected a JSON object")
         return cls(data, str(path))

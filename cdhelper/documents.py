@@ -9,37 +9,52 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
+import jsonschema.protocols
+import jsonschema.validators
 from jsonschema.exceptions import ValidationError, relevance
 
+from cdhelper import parsers, yamlfile
 from cdhelper.errors import InputError
+from cdhelper.values import shown
 
 STDIN = "-"
 _MAX_SHOWN = 120
 
 
 def read_text(path: str) -> str:
-    """Read a whole input file (``-`` reads stdin)."""
-    if path == STDIN:
-        return sys.stdin.read()
+    """Read a whole input file (``-`` reads stdin) as UTF-8, naming the offset of a bad byte."""
+    where = display_name(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
+        if path == STDIN:
+            stream = getattr(sys.stdin, "buffer", None)
+            data: bytes | str = stream.read() if stream is not None else sys.stdin.read()
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, expected a file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{where}: not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}"
+        ) from None
 
 
 def display_name(path: str) -> str:
@@ -47,30 +62,18 @@ def display_name(path: str) -> str:
 
 
 def parse_json(text: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{where}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from None
+    """Strict JSON (no NaN, no repeated keys, bounded depth): see :mod:`cdhelper.parsers`."""
+    return parsers.loads_json(text, where)
 
 
 def parse_yaml(text: str, where: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        position = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError(f"{where}: not valid YAML: {exc.problem}{position}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{where}: not valid YAML: {exc}") from None
+    """The JSON subset of YAML, without anchors or aliases: see :mod:`cdhelper.yamlfile`."""
+    return yamlfile.loads(text, where)
 
 
 def dump_yaml(data: Any) -> str:
     """Deterministic YAML: keys in the order the caller built them, block style."""
-    return yaml.safe_dump(
-        data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100
-    )
+    return yamlfile.dump(data)
 
 
 def dump_json(data: Any) -> str:
@@ -92,32 +95,67 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 def schema_errors(instance: Any, schema_name: str, base: str = "$") -> list[str]:
-    """Every way ``instance`` fails the schema, as ``<json path>: <what is wrong>``, best first."""
-    validator = jsonschema.Draft202012Validator(load_schema(schema_name))
-    errors = sorted(validator.iter_errors(instance), key=_sort_key)
-    return [f"{json_path(base, error.absolute_path)}: {_describe(error)}" for error in errors]
+    """How ``instance`` fails the schema, as ``<json path>: <what is wrong>``, best first.
+
+    At most :data:`~cdhelper.parsers.MAX_PROBLEMS` are listed, then how many more.
+    """
+    validator = _validator(schema_name)
+    return parsers.bounded(
+        validator.iter_errors(instance),
+        lambda error: f"{json_path(base, error.absolute_path)}: {_describe(error)}",
+        order=_sort_key,
+    )
 
 
 def validate(instance: Any, schema_name: str, where: str, what: str, base: str = "$") -> None:
+    """Check the tree (see :func:`parsers.check_tree`), then the schema: one InputError.
+
+    Files were checked when parsed; live answers (Swarmpit's JSON, the Engine's through
+    docker-py) meet the same rules here, so a lone surrogate in a service name is refused
+    with its path instead of breaking when a plan is written.
+    """
+    parsers.check_tree(instance, where, "JSON", base)
     problems = schema_errors(instance, schema_name, base)
     if problems:
         raise InputError(f"{where}: not a valid {what}", problems)
 
 
-def json_path(base: str, parts: Sequence[Any] | Iterator[Any]) -> str:
-    path = base
-    for part in parts:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif str(part).isidentifier():
-            path += f".{part}"
-        else:
-            path += f"[{json.dumps(str(part))}]"
-    return path
+json_path = parsers.json_path
+
+
+@cache
+def _validator(schema_name: str) -> jsonschema.protocols.Validator:
+    validator: jsonschema.protocols.Validator = _Validator(load_schema(schema_name))
+    return validator
+
+
+def _pattern(
+    validator: jsonschema.protocols.Validator, pattern: str, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    """``pattern`` as JSON Schema means it (ECMA 262): a final ``$`` is the end of the text.
+
+    Python's ``$`` also matches before a final newline, so ``"v1\\n"`` would pass
+    ``^[a-z0-9]+$`` and only fail later, when Docker refuses it.
+    """
+    if isinstance(instance, str) and not _compiled(pattern).search(instance):
+        yield ValidationError(f"{shown(instance)} does not match {pattern!r}")
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+_Validator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator, {"pattern": _pattern}
+)
 
 
 def _sort_key(error: ValidationError) -> tuple[Any, ...]:
-    return (tuple(str(p) for p in error.absolute_path), relevance(error))
+    path = tuple((0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in error.absolute_path)
+    return (path, relevance(error))
 
 
 def _describe(error: ValidationError) -> str:
@@ -156,8 +194,9 @@ def _json_type(value: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 60 else text[:59] + "…"
+    if isinstance(value, (dict, list)):
+        return _json_type(value)
+    return shown(value, 60, quote=json.dumps) if isinstance(value, str) else json.dumps(value)
 
 
 def check_writable(path: str) -> None:
@@ -171,6 +210,16 @@ def check_writable(path: str) -> None:
         raise InputError(f"{path}: cannot write: is a directory")
     if not os.access(directory, os.W_OK):
         raise InputError(f"{path}: cannot write: permission denied in {directory}")
+
+
+def same_file(one: str, other: str) -> bool:
+    """Whether two paths name one file (also through links), existing or not."""
+    if os.path.realpath(one) == os.path.realpath(other):
+        return True
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False
 
 
 def _umask() -> int:

@@ -9,16 +9,17 @@ digest, spec fingerprint), so that ``apply`` can refuse it once it has gone stal
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from cdhelper import __version__, documents
+from cdhelper import __version__, documents, parsers, signing
 from cdhelper.errors import InputError
 from cdhelper.events import PushEvent
 from cdhelper.inventory import Target
-from cdhelper.values import format_time, parse_time
+from cdhelper.reference import ImageRef, ReferenceError
+from cdhelper.values import format_time, parse_time, shown
 from cdhelper.windows import Window
 
 PLAN_FORMAT = "cdhelper-plan"
@@ -178,6 +179,8 @@ class Plan:
     created_at: datetime
     cdhelper_version: str = __version__
     policies: Policies = Policies()
+    # what the signature of a loaded plan says (a plan being made is not signed yet)
+    signature: signing.Check = field(default=signing.Check.UNSIGNED, compare=False)
 
     @property
     def has_changes(self) -> bool:
@@ -213,16 +216,22 @@ class Plan:
         )
 
 
-def dumps(plan: Plan) -> str:
-    """The plan as YAML, checked against its schema first (a bug must not ship a bad plan)."""
+def dumps(plan: Plan, key: bytes | None = None) -> str:
+    """The plan as YAML, checked against its schema first (a bug must not ship a bad plan).
+
+    With ``key`` (``CDHELPER_PLAN_KEY``) the plan is signed: see :mod:`cdhelper.signing`.
+    """
     data = plan.to_dict()
-    problems = documents.schema_errors(data, "plan")
+    problems = documents.schema_errors(data, "plan") or parsers.bounded(_inconsistencies(data), str)
     if problems:
         raise InputError("internal error: the plan does not match plan.schema.json", problems)
+    if key is not None:
+        data = signing.sign(data, key)
     return documents.dump_yaml(data)
 
 
-def loads(text: str, where: str) -> Plan:
+def loads(text: str, where: str, key: bytes | None = None) -> Plan:
+    """Parse, validate and check a plan; its ``signature`` says what ``key`` finds."""
     data = documents.parse_yaml(text, where)
     if isinstance(data, dict):
         version = data.get("format_version")
@@ -230,14 +239,114 @@ def loads(text: str, where: str) -> Plan:
             raise InputError(
                 f"{where}: $.format_version: plan format {version} is newer than this cdhelper "
                 f"understands ({PLAN_VERSION}): apply it with the cdhelper that wrote it "
-                f"({data.get('cdhelper_version', 'unknown version')}) or newer"
+                f"({shown(data.get('cdhelper_version', 'unknown version'), quote=str)}) or newer"
             )
     documents.validate(data, "plan", where, "cdhelper plan")
+    problems = parsers.bounded(_inconsistencies(data), str)
+    if problems:
+        raise InputError(f"{where}: not a valid cdhelper plan", problems)
     try:
-        return Plan.from_dict(data)
+        loaded = Plan.from_dict(data)
     except (ValueError, InputError) as exc:
         raise InputError(f"{where}: not a valid cdhelper plan: {exc}") from None
+    return replace(loaded, signature=signing.check(data, key))
 
 
-def load(path: str) -> Plan:
-    return loads(documents.read_text(path), documents.display_name(path))
+def load(path: str, key: bytes | None = None) -> Plan:
+    return loads(documents.read_text(path), documents.display_name(path), key)
+
+
+def require_signature(plan: Plan, where: str, key: bytes | None) -> None:
+    """With a key, only a plan signed with it may run: raise otherwise (nothing was called)."""
+    if key is None or plan.signature is signing.Check.VALID:
+        return
+    if plan.signature is signing.Check.UNSIGNED:
+        raise InputError(
+            f"{where}: refusing an unsigned plan: {signing.KEY_ENV} is set, so only plans "
+            "signed with it run (make the plan with the same key). Nothing was changed."
+        )
+    raise InputError(
+        f"{where}: $.signature: refusing the plan: the signature does not match its content: "
+        "it was changed after it was signed, or signed with another key. Nothing was changed."
+    )
+
+
+def _inconsistencies(data: Mapping[str, Any]) -> Iterator[str]:
+    """What the schema cannot say: each action's image, spec image and tag name one thing.
+
+    ``apply`` acts on the service id, the tag (Swarmpit) and the spec image with the target
+    digest (Docker Engine), and ``show`` presents the normalised image: they must agree.
+    """
+    count = len(data["events"])
+    for index, event in enumerate(data["events"]):
+        if event["index"] != index:
+            yield f"$.events[{index}].index: expected {index}, got {event['index']}"
+        yield from _image_problems(f"$.events[{index}].image", event["image"])
+    planned: dict[str, int] = {}
+    for index, action in enumerate(data["actions"]):
+        path = f"$.actions[{index}]"
+        service_id = action["service"]["id"]
+        if service_id in planned:
+            yield (
+                f"{path}.service.id: service {shown(service_id)} is planned twice "
+                f"(also $.actions[{planned[service_id]}])"
+            )
+        planned.setdefault(service_id, index)
+        yield from _action_problems(path, action)
+        for position, event_index in enumerate(action["events"]):
+            if event_index >= count:
+                yield f"{path}.events[{position}]: no event {event_index} in $.events"
+
+
+def _action_problems(path: str, action: Mapping[str, Any]) -> Iterator[str]:
+    image = _parse(action["image"])
+    spec = _parse(action["spec_image"])
+    if isinstance(image, str):
+        yield f"{path}.image: {image}"
+    elif image.tagged != action["image"] or image.tag is None:
+        yield f"{path}.image: expected the normalised registry/repository:tag ({image.tagged})"
+    elif image.tag != action["tag"]:
+        yield (
+            f"{path}.tag: {shown(action['tag'])} is not the tag of {path}.image "
+            f"({shown(image.tag)})"
+        )
+    if isinstance(spec, str):
+        yield f"{path}.spec_image: {spec}"
+    elif spec.digest is not None:
+        yield f"{path}.spec_image: expected no digest (current_digest and target_digest hold them)"
+    elif not isinstance(image, str) and spec.tagged != image.tagged:
+        yield (
+            f"{path}.spec_image: names {shown(spec.tagged)}, "
+            f"but {path}.image is {shown(image.tagged)}"
+        )
+
+    if "current_image" in action:
+        yield from _tag_change_problems(path, action["current_image"], image)
+
+
+def _tag_change_problems(path: str, text: str, image: ImageRef | str) -> Iterator[str]:
+    """A semver action changes the tag, never the repository, and pins no digest there."""
+    current = _parse(text)
+    if isinstance(current, str):
+        yield f"{path}.current_image: {current}"
+    elif current.digest is not None or current.tag is None:
+        yield f"{path}.current_image: expected a tagged image without digest"
+    elif not isinstance(image, str) and current.name != image.name:
+        yield (
+            f"{path}.current_image: names {shown(current.name)}, "
+            f"but {path}.image is {shown(image.name)} (a tag change keeps the repository)"
+        )
+
+
+def _image_problems(path: str, text: str) -> Iterator[str]:
+    parsed = _parse(text)
+    if isinstance(parsed, str):
+        yield f"{path}: {parsed}"
+
+
+def _parse(text: str) -> ImageRef | str:
+    """The reference, or what is wrong with it."""
+    try:
+        return ImageRef.parse(text)
+    except ReferenceError as exc:
+        return exc.message

@@ -7,10 +7,12 @@ digests are compared separately.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
 from cdhelper.errors import InputError
+from cdhelper.values import shown
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
@@ -18,13 +20,16 @@ DEFAULT_TAG = "latest"
 # Names that mean Docker Hub: the legacy index host and the API host.
 _HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 
+# The grammar of distribution/reference, ASCII only (Python's \w would match any letter).
 _COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 _DOMAIN = re.compile(
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
-    r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?"
+    r"(?P<host>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+    r"|\[(?P<ipv6>[0-9A-Fa-f:.]+)\])(?::(?P<port>[0-9]+))?"
 )
-_TAG = re.compile(r"[\w][\w.-]{0,127}")
-_DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
+_TAG = re.compile(r"\w[\w.-]{0,127}", re.ASCII)
+# Swarm pins, and registries answer, sha256 digests in lower-case hex; Docker refuses others.
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+NAME_MAX = 255  # registry/repository, as Docker counts it
 
 
 class ReferenceError(InputError):
@@ -45,14 +50,16 @@ class ImageRef:
         """Parse and normalise; a reference without tag or digest gets ``latest``."""
         name, _, digest = text.partition("@")
         if digest and not _DIGEST.fullmatch(digest):
-            raise ReferenceError(f"invalid digest in image reference {text!r}")
+            raise ReferenceError(
+                f"invalid digest in image reference {shown(text)}: expected sha256:<64 hex digits>"
+            )
         tag: str | None = None
         slash = name.rfind("/")
         colon = name.rfind(":")
         if colon > slash:
             name, tag = name[:colon], name[colon + 1 :]
             if not _TAG.fullmatch(tag):
-                raise ReferenceError(f"invalid tag {tag!r} in image reference {text!r}")
+                raise ReferenceError(f"invalid tag {shown(tag)} in image reference {shown(text)}")
         registry, repository = split_name(name, text)
         if tag is None and not digest:
             tag = DEFAULT_TAG
@@ -80,31 +87,68 @@ class ImageRef:
 
 def split_name(name: str, text: str | None = None) -> tuple[str, str]:
     """Split an image name into its normalised (registry, repository)."""
-    shown = text if text is not None else name
+    whole = text if text is not None else name
     first, sep, rest = name.partition("/")
     is_domain = bool(sep) and (
         "." in first or ":" in first or first == "localhost" or first.lower() != first
     )
     if is_domain:
-        if not _DOMAIN.fullmatch(first):
-            raise ReferenceError(f"invalid registry host {first!r} in image reference {shown!r}")
-        registry, path = normalise_registry(first), rest
+        registry, path = parse_registry(first, f" in image reference {shown(whole)}"), rest
     else:
         registry, path = DOCKER_HUB, name
-    return registry, normalise_repository(registry, path, shown)
+    return registry, normalise_repository(registry, path, whole)
 
 
-def normalise_repository(registry: str, path: str, shown: str | None = None) -> str:
+def normalise_repository(registry: str, path: str, whole: str | None = None) -> str:
     """Check a repository path; a single component on Docker Hub gets ``library/``."""
     for component in path.split("/"):
         if not _COMPONENT.fullmatch(component):
             raise ReferenceError(
-                f"invalid repository {path!r} in image reference {shown or path!r}: "
+                f"invalid repository {shown(path)} in image reference {shown(whole or path)}: "
                 "components are lower-case letters, digits and separators (. _ __ -)"
             )
     if registry == DOCKER_HUB and "/" not in path:
         path = f"library/{path}"
+    if len(registry) + 1 + len(path) > NAME_MAX:
+        raise ReferenceError(
+            f"image name {shown(f'{registry}/{path}')} is longer than {NAME_MAX} characters"
+        )
     return path
+
+
+def parse_registry(host: str, context: str = "") -> str:
+    """A registry host as a reference's domain, checked and normalised, or ReferenceError.
+
+    Docker's grammar: DNS labels or a bracketed IPv6 address, and a port 1-65535. The host
+    must also read back as a host in ``host/repo``: lower-cased, a name with no dot, no port
+    and other than ``localhost`` would be a Docker Hub namespace there.
+    """
+    match = _DOMAIN.fullmatch(host)
+    problem = ""
+    if not match:
+        pass  # the grammar says it all: no reason to add
+    elif match["port"] is not None and (
+        len(match["port"]) > 5 or not 0 < int(match["port"]) < 65536
+    ):
+        problem = ": the port must be 1-65535"
+    elif match["ipv6"] is not None and not _is_ipv6(match["ipv6"]):
+        problem = ": not an IPv6 address"
+    elif not ("." in host or ":" in host or host.lower() == "localhost"):
+        problem = (
+            ": a name without a dot or a port reads as a Docker Hub namespace: "
+            "use its full name or host:port"
+        )
+    if not match or problem:
+        raise ReferenceError(f"invalid registry host {shown(host)}{context}{problem}")
+    return normalise_registry(host)
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def normalise_registry(host: str) -> str:
@@ -128,5 +172,9 @@ def short_digest(digest: str) -> str:
 
 
 def is_valid_host(text: str) -> bool:
-    """A registry host as the reference grammar allows it: ``host[:port]``, IPv6 in brackets."""
-    return bool(_DOMAIN.fullmatch(text))
+    """A registry host as Docker accepts it in a reference: see :func:`parse_registry`."""
+    try:
+        parse_registry(text)
+    except ReferenceError:
+        return False
+    return True

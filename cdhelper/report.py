@@ -54,7 +54,7 @@ def plan_summary(plan: Plan) -> str:
 
 def plan_text(plan: Plan) -> str:
     lines = [
-        f"cdhelper plan ({plan.mode.value}) for {plan.target.describe()}",
+        f"cdhelper plan ({plan.mode.value}) for {_target(plan)}",
         f"created {format_time(plan.created_at)} by cdhelper {plan.cdhelper_version}",
         (f"{len(plan.events)} push event(s), " if plan.mode is Mode.WEBHOOK else "")
         + plan_summary(plan),
@@ -71,16 +71,33 @@ def plan_text(plan: Plan) -> str:
         )
         if action.current_image:
             lines.append(f"      TAG CHANGE: {tag_change(action)}")
-        lines.append(f"      {action.reason}")
+        lines.append(f"      {_clean(action.reason)}")
+        lines.append(f"      {_runs(action)}")
     if plan.skipped:
         lines.append("Skipped:")
     for skip in plan.skipped:
-        lines.append(f"  - {skip.service}  {skip.image}: {_rule(skip)}{skip.reason}")
-    lines.extend(f"warning: {warning}" for warning in plan.warnings)
+        lines.append(f"  - {skip.service}  {skip.image}: {_rule(skip)}{_clean(skip.reason)}")
+    lines.extend(f"warning: {_clean(warning)}" for warning in plan.warnings)
     if not plan.actions:
         lines.append("No changes: nothing to redeploy.")
     lines.extend(policy_lines(plan))
     return "\n".join(lines) + "\n"
+
+
+def _target(plan: Plan) -> str:
+    cluster = f", Swarm cluster {plan.target.cluster}" if plan.target.cluster else ""
+    return plan.target.describe() + cluster
+
+
+def _runs(action: Action) -> str:
+    """Exactly what apply sends: the backend redeploys the tag, or pins the digest."""
+    target = action.target_digest or "none (the digest the tag points to at apply time)"
+    return f"spec image {action.spec_image}, tag {action.tag}, target digest {target}"
+
+
+def _clean(text: str) -> str:
+    """One line without control characters: a name cannot fake lines of the review."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in " ".join(text.split()))
 
 
 def tag_change(action: Action) -> str:
@@ -116,10 +133,11 @@ def window_state(plan: Plan) -> str:
 
 
 def plan_markdown(plan: Plan) -> str:
+    cluster = f" · cluster `{plan.target.cluster}`" if plan.target.cluster else ""
     lines = [
         f"### cdhelper plan: {plan_summary(plan)}",
         "",
-        f"Target: {plan.target.kind} `{plan.target.url or 'inventory file'}` · "
+        f"Target: {plan.target.kind} `{plan.target.url or 'inventory file'}`{cluster} · "
         f"mode: {plan.mode.value} · created {format_time(plan.created_at)} · "
         f"cdhelper {plan.cdhelper_version}",
         "",
@@ -136,6 +154,13 @@ def plan_markdown(plan: Plan) -> str:
             + f"{_cell(a.reason)} |"
             for a in plan.actions
         ]
+        lines += [
+            "",
+            f"<details><summary>Exactly what apply sends ({len(plan.actions)})</summary>",
+            "",
+        ]
+        lines += [f"- {_cell(str(a.service))}: {_cell(_runs(a))}" for a in plan.actions]
+        lines += ["", "</details>"]
     else:
         lines.append("**No changes:** nothing to redeploy.")
     if plan.skipped:
@@ -174,7 +199,7 @@ def plan_markdown(plan: Plan) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return _clean(text).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def apply_text(result: ApplyResult) -> str:

@@ -49,7 +49,13 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CDHELPER_SWARMPIT_URL", "CDHELPER_SWARMPIT_TOKEN", "DOCKER_HOST"):
+    for name in (
+        "CDHELPER_SWARMPIT_URL",
+        "CDHELPER_SWARMPIT_TOKEN",
+        "DOCKER_HOST",
+        "CDHELPER_PLAN_KEY",
+        "CDHELPER_ALLOW_HTTP",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

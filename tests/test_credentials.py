@@ -161,8 +161,9 @@ def test_malformed_configs_are_config_errors(config: dict[str, object], problem:
         (b"\xff\xfe{}", "not valid UTF-8"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
         (b'{"auths": {"r.io": {"auth": "%%%"}}}', '$.auths["r.io"].auth: expected base64'),
+        (b'{"auths": ' + b"1" * 5000 + b"}", "nested too deeply or a huge number"),
     ],
-    ids=["not-utf8", "deep", "bad-base64"],
+    ids=["not-utf8", "deep", "bad-base64", "huge-int"],
 )
 def test_malformed_files_name_the_file(tmp_path: Path, content: bytes, message: str) -> None:
     (tmp_path / "config.json").write_bytes(content)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 
-from cdhelper import documents
+from cdhelper import documents, plan
 from cdhelper.errors import InputError
 
 SCHEMAS = Path(__file__).parent.parent / "schemas"
@@ -47,3 +48,51 @@ def test_long_messages_are_cut() -> None:
 def test_dump_yaml_keeps_key_order_and_quotes_timestamps() -> None:
     text = documents.dump_yaml({"b": 1, "a": "2026-01-01T00:00:00Z"})
     assert text == "b: 1\na: '2026-01-01T00:00:00Z'\n"
+
+
+def test_invalid_utf8_names_the_byte_and_its_offset(tmp_path: Path) -> None:
+    path = tmp_path / "e.json"
+    path.write_bytes(b'{"tag": "v1\xff"}')
+    with pytest.raises(InputError) as info:
+        documents.read_text(str(path))
+    assert str(info.value) == f"{path}: not valid UTF-8: byte 0xff at offset 11"
+
+
+def test_a_huge_number_of_schema_errors_is_bounded() -> None:
+    snapshot = {
+        "format": "cdhelper-inventory",
+        "format_version": 1,
+        "cdhelper_version": "0",
+        "created_at": "2026-01-01T00:00:00Z",
+        "target": {"kind": "docker", "url": None},
+        "services": [{"id": 1}] * 100_000,
+    }
+    problems = documents.schema_errors(snapshot, "inventory")
+    assert len(problems) == 21
+    assert problems[0].startswith("$.services[0]")
+    assert problems[-1] == "and at least 980 more"
+
+
+def test_schema_errors_sort_indexes_as_numbers() -> None:
+    from test_plan import sample
+
+    data = yaml.safe_load(plan.dumps(sample()))
+    event = data["events"][0]
+    del event["id"]
+    data["events"] = [{**event, "index": i} for i in range(12)]
+    problems = documents.schema_errors(data, "plan")
+    assert [p.split(":")[0] for p in problems] == [f"$.events[{i}]" for i in range(12)]
+
+
+@pytest.mark.parametrize("value", ["v1\n", "v1\n\n", "vé", "v1 "])
+def test_patterns_mean_the_end_of_the_text(value: str) -> None:
+    payload = {"push_data": {"tag": value}, "repository": {"repo_name": "a/b"}}
+    [problem] = documents.schema_errors(payload, "dockerhub-webhook")
+    assert problem.startswith(f"$.push_data.tag: {value!r} does not match")
+
+
+def test_messages_never_repeat_big_instances() -> None:
+    huge = {"format": {"k": "x" * 100_000}, "mode": ["y" * 100_000]}
+    problems = documents.schema_errors(huge, "plan")
+    assert problems
+    assert all(len(p) < 200 for p in problems)

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
-from cdhelper import plan
-from cdhelper.errors import InputError
+from cdhelper import plan, signing
+from cdhelper.errors import ConfigError, InputError
 from cdhelper.inventory import Target
 from cdhelper.planner import plan_webhook
 
@@ -109,8 +110,11 @@ def test_not_yaml_and_not_a_mapping() -> None:
 
 def test_bad_image_in_a_tampered_plan() -> None:
     data = yaml.safe_load(plan.dumps(sample()))
-    data["events"][0]["image"] = "NOT VALID"
-    with pytest.raises(InputError, match="p.yaml: not a valid cdhelper plan: invalid"):
+    data["events"][0]["image"] = "example.com/App:v1"
+    with pytest.raises(
+        InputError,
+        match=r"p.yaml: not a valid cdhelper plan\n  - \$.events\[0\].image: invalid repository",
+    ):
         plan.loads(yaml.safe_dump(data), "p.yaml")
 
 
@@ -118,3 +122,152 @@ def test_load_from_file(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text(plan.dumps(sample()))
     assert plan.load(str(path)).has_changes
+
+
+D = "sha256:" + "2" * 64
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda d: d["actions"][0].update(tag="v2"),
+            "$.actions[0].tag: 'v2' is not the tag of $.actions[0].image ('v1')",
+        ),
+        (
+            lambda d: d["actions"][0].update(image="r.io/app:v2", spec_image="r.io/app:v2"),
+            "$.actions[0].tag: 'v1' is not the tag of $.actions[0].image ('v2')",
+        ),
+        (
+            lambda d: d["actions"][0].update(spec_image="evil.io/app:v1"),
+            "$.actions[0].spec_image: names 'evil.io/app:v1', "
+            "but $.actions[0].image is 'r.io/app:v1'",
+        ),
+        (
+            lambda d: d["actions"][0].update(spec_image=f"r.io/app:v1@{D}"),
+            "$.actions[0].spec_image: 'r.io/app:v1@sha256:",
+        ),
+        (
+            lambda d: d["actions"][0].update(image="R.io/app:v1"),
+            "$.actions[0].image: expected the normalised registry/repository:tag (r.io/app:v1)",
+        ),
+        (
+            lambda d: d["actions"][0].update(target_digest="sha256:" + "A" * 64),
+            "$.actions[0].target_digest: 'sha256:AAAA",
+        ),
+        (
+            lambda d: d["actions"][0].update(current_digest="sha512:" + "a" * 128),
+            "$.actions[0].current_digest: 'sha512:",
+        ),
+        (
+            lambda d: d["actions"][0].update(target_digest=D + "\n"),
+            "$.actions[0].target_digest: 'sha256:2222",
+        ),
+        (lambda d: d["actions"][0].update(tag="v1\n"), "$.actions[0].tag: 'v1\\n' does not match"),
+        (lambda d: d["actions"][0].update(events=[5]), "$.actions[0].events[0]: no event 5"),
+        (lambda d: d["events"][0].update(index=3), "$.events[0].index: expected 0, got 3"),
+        (
+            lambda d: d["actions"].append(copy.deepcopy(d["actions"][0])),
+            "$.actions[1].service.id: service 'id-a' is planned twice (also $.actions[0])",
+        ),
+        (
+            lambda d: d["actions"][0]["service"].update(name="a\n  ~ other"),
+            "$.actions[0].service.name: 'a\\n  ~ other' does not match",
+        ),
+        (
+            lambda d: d.update(signature={"algorithm": "md5", "value": "0" * 64}),
+            '$.signature.algorithm: expected "hmac-sha256", got "md5"',
+        ),
+    ],
+    ids=[
+        "tag-differs",
+        "image-tag-differs",
+        "spec-image-elsewhere",
+        "spec-image-digest",
+        "image-not-normalised",
+        "upper-case-digest",
+        "sha512",
+        "digest-newline",
+        "tag-newline",
+        "unknown-event",
+        "event-index",
+        "service-twice",
+        "control-character-name",
+        "signature-algorithm",
+    ],
+)
+def test_what_is_reviewed_is_what_runs(edit: object, expected: str) -> None:
+    data = yaml.safe_load(plan.dumps(sample()))
+    edit(data)  # type: ignore[operator]
+    with pytest.raises(InputError) as info:
+        plan.loads(yaml.safe_dump(data), "p.yaml")
+    assert str(info.value).startswith("p.yaml: not a valid cdhelper plan\n")
+    assert any(p.startswith(expected) for p in info.value.problems), info.value.problems
+
+
+KEY = b"k3y-for-tests"
+
+
+def test_signed_plan_round_trips_and_verifies() -> None:
+    text = plan.dumps(sample(), KEY)
+    data = yaml.safe_load(text)
+    assert list(data)[-1] == "signature"
+    assert data["signature"]["algorithm"] == "hmac-sha256"
+    assert KEY.decode() not in text
+    loaded = plan.loads(text, "p.yaml", KEY)
+    assert loaded == sample()
+    assert loaded.signature is signing.Check.VALID
+    plan.require_signature(loaded, "p.yaml", KEY)
+    assert plan.loads(text, "p.yaml").signature is signing.Check.NOT_CHECKED
+
+
+def test_signature_covers_every_value_but_not_the_layout() -> None:
+    data = yaml.safe_load(plan.dumps(sample(), KEY))
+    relaid = "# reviewed\n" + yaml.safe_dump(data, default_flow_style=True)
+    assert plan.loads(relaid, "p.yaml", KEY).signature is signing.Check.VALID
+    data["actions"][0]["reason"] = "edited after review"
+    changed = plan.loads(yaml.safe_dump(data), "p.yaml", KEY)
+    assert changed.signature is signing.Check.INVALID
+    with pytest.raises(InputError) as info:
+        plan.require_signature(changed, "p.yaml", KEY)
+    assert str(info.value) == (
+        "p.yaml: $.signature: refusing the plan: the signature does not match its content: "
+        "it was changed after it was signed, or signed with another key. Nothing was changed."
+    )
+
+
+def test_other_key_and_unsigned_plans_are_refused_with_a_key() -> None:
+    signed = plan.loads(plan.dumps(sample(), KEY), "p.yaml", b"another key")
+    assert signed.signature is signing.Check.INVALID
+    unsigned = plan.loads(plan.dumps(sample()), "p.yaml", KEY)
+    assert unsigned.signature is signing.Check.UNSIGNED
+    with pytest.raises(InputError, match="p.yaml: refusing an unsigned plan: CDHELPER_PLAN_KEY"):
+        plan.require_signature(unsigned, "p.yaml", KEY)
+    plan.require_signature(unsigned, "p.yaml", None)
+
+
+def test_canonical_content_is_sorted_compact_utf8() -> None:
+    assert signing.canonical({"b": "é", "a": [1, None], "signature": {}}) == (
+        '{"a":[1,null],"b":"é"}'.encode()
+    )
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_key_is_an_error(value: str) -> None:
+    with pytest.raises(ConfigError, match="CDHELPER_PLAN_KEY is set but empty"):
+        signing.key_from_environment({"CDHELPER_PLAN_KEY": value})
+    assert signing.key_from_environment({}) is None
+    assert signing.key_from_environment({"CDHELPER_PLAN_KEY": "\udcff"}) == b"\xff"
+
+
+def test_many_inconsistencies_are_bounded() -> None:
+    data = yaml.safe_load(plan.dumps(sample()))
+    action = data["actions"][0]
+    data["actions"] = [
+        {**copy.deepcopy(action), "service": {"id": f"s{i}", "name": "a"}, "tag": "x"}
+        for i in range(1100)
+    ]
+    with pytest.raises(InputError) as info:
+        plan.loads(yaml.safe_dump(data), "p.yaml")
+    assert len(info.value.problems) == 21
+    assert info.value.problems[-1] == "and at least 980 more"

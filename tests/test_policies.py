@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cdhelper import platforms, report
+from cdhelper.errors import InputError
 from cdhelper.events import PushEvent
 from cdhelper.inventory import Service, Target
 from cdhelper.plan import Mode, Plan, Rule, dumps, loads
@@ -248,3 +249,22 @@ def test_a_tag_change_stands_out_in_every_format() -> None:
     [action] = json.loads(report.render_plan(made, report.Format.JSON))["actions"]
     assert (action["current_image"], action["spec_image"]) == ("r.io/app:v1.4.0", "r.io/app:v1.5.0")
     assert loads(dumps(made), "plan") == made
+
+
+def test_a_tag_change_keeps_the_repository() -> None:
+    body = smart([semver("caret", "v1.4.0", "^1.4")])
+    made = Plan(
+        mode=Mode.SMART,
+        target=Target("docker", "unix:///x", "c1"),
+        events=(),
+        actions=(replace(body.actions[0], current_image="r.io/other:v1.4.0"),),
+        skipped=(),
+        warnings=(),
+        created_at=NOW,
+    )
+    with pytest.raises(InputError) as refused:
+        dumps(made)  # a bug must not ship such a plan
+    assert list(refused.value.problems) == [
+        "$.actions[0].current_image: names 'r.io/other', but $.actions[0].image is 'r.io/app' "
+        "(a tag change keeps the repository)"
+    ]

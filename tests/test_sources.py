@@ -265,3 +265,103 @@ def test_index_digest_wins_over_platform_manifests() -> None:
 
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "expected"),
+    [
+        ("0001-01-01T00:00:00+01:00", "timestamp '0001-01-01T00:00:00+01:00' is out of range"),
+        ("9999-12-31T23:59:59-01:00", "timestamp '9999-12-31T23:59:59-01:00' is out of range"),
+        ("2026-13-01T00:00:00Z", "invalid timestamp '2026-13-01T00:00:00Z'"),
+        ("x" * 10_000, "invalid timestamp 'xxxxxxxx"),
+    ],
+    ids=["year-1-east", "year-9999-west", "month-13", "huge"],
+)
+def test_timestamps_out_of_range(
+    load_data: Callable[[str], Any], timestamp: str, expected: str
+) -> None:
+    push = _manifest_push(load_data)
+    push["timestamp"] = timestamp
+    with pytest.raises(InputError) as info:
+        parse_document({"events": [push]}, "x")
+    assert str(info.value).startswith(f"x: $.events[0].timestamp: {expected}")
+    assert len(str(info.value)) < 200
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "expected"),
+    [
+        ("0001-01-01T00:00:00Z", datetime(1, 1, 1, tzinfo=UTC)),
+        ("0001-01-01T00:00:00-01:00", datetime(1, 1, 1, 1, tzinfo=UTC)),
+        ("9999-12-31T23:59:59", datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)),
+        ("2026-11-27T03:51:11.095133397Z", datetime(2026, 11, 27, 3, 51, 11, 95133, UTC)),
+    ],
+)
+def test_timestamps_at_the_edges(
+    load_data: Callable[[str], Any], timestamp: str, expected: datetime
+) -> None:
+    push = _manifest_push(load_data)
+    push["timestamp"] = timestamp
+    [event] = parse_document({"events": [push]}, "x")
+    assert event.timestamp == expected
+    assert PushEvent.from_dict(event.to_dict()) == event
+
+
+@pytest.mark.parametrize(
+    ("pushed_at", "expected"),
+    [
+        (-1, "$.push_data.pushed_at: -1 is less than the minimum of 0"),
+        (1e300, "$.push_data.pushed_at: 1e+300 is greater than the maximum of 253402300799"),
+        (True, "$.push_data.pushed_at: expected number, got boolean"),
+    ],
+)
+def test_dockerhub_pushed_at_out_of_range(
+    load_data: Callable[[str], Any], pushed_at: Any, expected: str
+) -> None:
+    payload = load_data("dockerhub-push-int.json")
+    payload["push_data"]["pushed_at"] = pushed_at
+    with pytest.raises(InputError) as info:
+        parse_document(payload, "hub.json")
+    assert info.value.problems == (expected,)
+
+
+def test_dockerhub_pushed_at_edges(load_data: Callable[[str], Any]) -> None:
+    payload = load_data("dockerhub-push-int.json")
+    payload["push_data"]["pushed_at"] = 253402300799
+    [event] = parse_document(payload, "hub.json")
+    assert event.timestamp == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://[::1/v2/app/manifests/x", "$.events[0].target.url: invalid URL: Invalid IPv6 URL"),
+        (
+            "http://registry:99999/v2/app/manifests/x",
+            "$.events[0].target: invalid registry host 'registry:99999': the port must be 1-65535",
+        ),
+        (
+            "http://myregistry/v2/app/manifests/x",
+            "$.events[0].target: invalid registry host 'myregistry': a name without a dot",
+        ),
+        ("http://bad_host.io/v2/app", "$.events[0].target: invalid registry host 'bad_host.io'"),
+    ],
+    ids=["ipv6-unclosed", "port", "no-dot", "underscore"],
+)
+def test_registry_hosts_docker_would_refuse(
+    load_data: Callable[[str], Any], url: str, expected: str
+) -> None:
+    push = _manifest_push(load_data)
+    push["target"]["url"] = url
+    with pytest.raises(InputError) as info:
+        parse_document({"events": [push]}, "x")
+    assert str(info.value).startswith(f"x: {expected}")
+
+
+def test_ignored_events_quote_little(load_data: Callable[[str], Any]) -> None:
+    push = _manifest_push(load_data)
+    push["action"] = "pull" * 10_000
+    parsed = sources.parse_document({"events": [push]}, Context("x"))
+    assert parsed.events == ()
+    [reason] = parsed.ignored
+    assert reason.endswith("…: not a push") and len(reason) < 120

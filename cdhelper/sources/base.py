@@ -7,7 +7,6 @@ source's JSON Schema before ``parse`` sees it, so ``parse`` can index required f
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,15 +16,12 @@ from cdhelper.events import PushEvent
 from cdhelper.reference import (
     ImageRef,
     ReferenceError,
-    is_valid_host,
+    is_digest,
     is_valid_tag,
-    normalise_registry,
     normalise_repository,
+    parse_registry,
 )
-from cdhelper.values import parse_time
-
-# Registries announce sha256 digests; Swarm pins them; a plan accepts nothing else.
-SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
+from cdhelper.values import parse_time, shown
 
 
 @dataclass(frozen=True)
@@ -65,12 +61,12 @@ class Source:
 
 def image(ctx: Context, path: str, host: str, repository: str, tag: str) -> ImageRef:
     """The normalised ``host/repository:tag`` a payload names, or an input error at ``path``."""
-    if not is_valid_host(host):
-        raise ctx.error(path, f"invalid registry host {host!r}: expected HOST[:PORT]")
     if not is_valid_tag(tag):
-        raise ctx.error(path, f"invalid tag {tag!r}: expected [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}")
+        raise ctx.error(
+            path, f"invalid tag {shown(tag)}: expected [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}"
+        )
     try:
-        registry = normalise_registry(host)
+        registry = parse_registry(host)
         return ImageRef(registry, normalise_repository(registry, repository), tag)
     except ReferenceError as exc:
         raise ctx.error(path, exc.message) from None
@@ -80,8 +76,8 @@ def digest(ctx: Context, path: str, text: str | None) -> str | None:
     """A payload's digest, checked (``sha256:<64 hex>``), or None when absent or empty."""
     if not text:
         return None
-    if not SHA256.fullmatch(text):
-        raise ctx.error(path, f"invalid digest {text!r}: expected sha256:<64 hex digits>")
+    if not is_digest(text):
+        raise ctx.error(path, f"invalid digest {shown(text)}: expected sha256:<64 hex digits>")
     return text
 
 

@@ -33,7 +33,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from cdhelper import documents
+from cdhelper import documents, parsers
 from cdhelper.events import PushEvent
 from cdhelper.reference import ReferenceError, split_name
 from cdhelper.sources.base import Context, Parsed, Source, digest, image, timestamp
@@ -75,13 +75,18 @@ def decode(data: str, ctx: Context) -> dict[str, Any]:
     except (binascii.Error, ValueError):
         raise ctx.error(DATA, "not valid base64") from None
     try:
-        notification = json.loads(raw.decode("utf-8"))
+        notification = json.loads(raw.decode("utf-8"), **parsers.JSON_HOOKS)
+    except RecursionError:
+        raise ctx.error(
+            DATA, f"decodes to JSON nested deeper than {parsers.MAX_DEPTH} levels"
+        ) from None
     except UnicodeDecodeError:
         raise ctx.error(DATA, "decodes to bytes that are not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise ctx.error(
             DATA, f"decodes to text that is not JSON: {exc.msg} at column {exc.colno}"
         ) from None
+    parsers.check_tree(notification, ctx.where, "JSON", ctx.at(DATA))
     documents.validate(
         notification,
         "gar-notification",

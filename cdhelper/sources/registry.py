@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from cdhelper.events import MANIFEST_MEDIA_TYPES, PushEvent
 from cdhelper.sources.base import Context, Parsed, Source, digest, image, timestamp
+from cdhelper.values import shown
 
 NAME = "registry"
 
@@ -40,9 +41,9 @@ def not_a_deploy_signal(event: Mapping[str, Any]) -> str | None:
     target = event["target"]
     media_type = target.get("mediaType")
     if event["action"] != "push":
-        return f"{event['action']}: not a push"
+        return f"{shown(event['action'], quote=str)}: not a push"
     if media_type is not None and media_type not in MANIFEST_MEDIA_TYPES:
-        return f"push of {media_type}: not a manifest"
+        return f"push of {shown(media_type, quote=str)}: not a manifest"
     if not target.get("tag"):
         return "push without a tag"
     return None
@@ -50,7 +51,10 @@ def not_a_deploy_signal(event: Mapping[str, Any]) -> str | None:
 
 def _event(event: Mapping[str, Any], ctx: Context, path: str) -> PushEvent:
     target = event["target"]
-    host = urlsplit(target["url"]).netloc.rpartition("@")[2] if target.get("url") else ""
+    try:
+        host = urlsplit(target["url"]).netloc.rpartition("@")[2] if target.get("url") else ""
+    except ValueError as exc:  # "http://[::1" and other URLs urllib cannot split
+        raise ctx.error(f"{path}.target.url", f"invalid URL: {exc}") from None
     host = host or (event.get("request") or {}).get("host", "")
     if not host:
         raise ctx.error(f"{path}.target.url", "no registry host in the event")

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Stage "apply", shared by the Jenkins and GitHub Actions redeploy pipelines: applies
-# exactly the reviewed plan artifact (its sha256 from the plan stage is checked first).
+# exactly the reviewed plan artifact. cdhelper checks its signature first (HMAC-SHA256 with
+# CDHELPER_PLAN_KEY, made by the plan stage) and refuses an unsigned or changed plan
+# before calling anything.
 #
 # Usage: apply.sh PLAN OUT_DIR
 #   CDHELPER_APPLY_ARGS  more `cdhelper apply` arguments, e.g. "--wait --timeout 600"
+#   CDHELPER_PLAN_KEY    required: the plan signing key, as in the plan stage
 #   The credentials come from the CI's credential store (see plan.sh); the target is the
 #   one recorded in the plan.
 #
@@ -18,16 +21,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 plan=${1:?usage: apply.sh PLAN OUT_DIR}
 out=${2:?usage: apply.sh PLAN OUT_DIR}
 mkdir -p "$out"
+require_plan_key "cdhelper apply"
 cdhelper=$(cdhelper_bin)
 read -r -a extra <<< "${CDHELPER_APPLY_ARGS:-}"
-
-checksum="$plan.sha256"
-if [ -f "$checksum" ]; then
-    if ! (cd "$(dirname "$plan")" && sha256sum --quiet --check "$(basename "$checksum")") >/dev/null 2>&1; then
-        ci_error "cdhelper apply" "$plan is not the plan that was reviewed (sha256 mismatch): refusing"
-        exit 1
-    fi
-fi
 
 rc=0
 run_logged "$out/apply.txt" "$cdhelper" apply "$plan" "${extra[@]}" \

@@ -51,6 +51,15 @@ failure_text() {
     fi
 }
 
+# require_plan_key STAGE: the plan signing key must come from the CI credential store. The
+# plan stage signs the plan with it, the apply stage runs only a plan signed with it.
+require_plan_key() {
+    if [ -z "${CDHELPER_PLAN_KEY:-}" ]; then
+        ci_error "$1" "CDHELPER_PLAN_KEY is not set: bind the plan signing key from the CI credential store (the plan stage signs, the apply stage verifies)"
+        exit 1
+    fi
+}
+
 cdhelper_bin() {
     command -v "${CDHELPER:-cdhelper}" || {
         ci_error "cdhelper" "cdhelper is not installed (pip install it, or set CDHELPER to its path)"

@@ -8,9 +8,11 @@
 #   The target comes from the CI's credential store as the usual environment variables:
 #   CDHELPER_SWARMPIT_URL + CDHELPER_SWARMPIT_TOKEN, or DOCKER_HOST (+ DOCKER_TLS_VERIFY,
 #   DOCKER_CERT_PATH). Never pass secrets as arguments or parameters.
+#   CDHELPER_PLAN_KEY   required, from the credential store: cdhelper signs the plan with it
+#                       (HMAC-SHA256), and the apply stage runs only a plan signed with it.
 #
-# Writes OUT_DIR/plan.yaml (the artifact to review and apply), plan.yaml.sha256, plan.txt
-# (the review text) and plan.md (Markdown, also added to $GITHUB_STEP_SUMMARY).
+# Writes OUT_DIR/plan.yaml (the signed artifact to review and apply), plan.txt (the review
+# text) and plan.md (Markdown, also added to $GITHUB_STEP_SUMMARY).
 # Exit: 0 nothing to do, 2 the plan has actions (review it), 1 error.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,7 +21,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 out=${1:?usage: plan.sh OUT_DIR}
 mkdir -p "$out"
-rm -f "$out/plan.yaml" "$out/plan.yaml.sha256" "$out/plan.md" "$out/plan.txt"
+rm -f "$out/plan.yaml" "$out/plan.md" "$out/plan.txt"
+require_plan_key "cdhelper plan"
 cdhelper=$(cdhelper_bin)
 mode=${CDHELPER_MODE:-webhook}
 read -r -a extra <<< "${CDHELPER_PLAN_ARGS:-}"
@@ -53,7 +56,6 @@ if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then
     ci_error "cdhelper plan" "$(failure_text "$out/plan.log")"
     exit 1
 fi
-(cd "$out" && sha256sum plan.yaml > plan.yaml.sha256)
 "$cdhelper" show "$out/plan.yaml" --format text > "$out/plan.txt"
 "$cdhelper" show "$out/plan.yaml" --format markdown > "$out/plan.md"
 step_summary "$out/plan.md"

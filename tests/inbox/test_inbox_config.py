@@ -59,7 +59,7 @@ def test_schema_errors_carry_their_paths(tmp_path: Path) -> None:
     ("change", "expected"),
     [
         (
-            {"sources": [{"name": "a", "type": "dockerhub", "insecure": True}] * 2},
+            {"sources": [{"name": "a", "type": "dockerhub", "insecure": True} for _ in range(2)]},
             "$.sources[1].name: 'a' is already the name of $.sources[0]",
         ),
         (

@@ -21,6 +21,7 @@ from servers import Dockerd, NotificationReceiver, Registry
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "pipelines" / "scripts"
 CDHELPER = str(Path(sys.executable).parent / "cdhelper")
+PLAN_KEY = "pipeline-plan-signing-key"
 
 
 def stage(script: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -39,8 +40,9 @@ def stage(script: str, *args: str, env: dict[str, str]) -> subprocess.CompletedP
 
 @pytest.fixture
 def github(tmp_path: Path) -> dict[str, str]:
-    """What a GitHub Actions runner sets for a step."""
+    """What a GitHub Actions runner sets for a step (the plan key from the secrets store)."""
     return {
+        "CDHELPER_PLAN_KEY": PLAN_KEY,
         "GITHUB_ACTIONS": "true",
         "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
         "GITHUB_OUTPUT": str(tmp_path / "output"),
@@ -73,12 +75,11 @@ def test_webhook_stages_plan_review_apply(
 
     planned = stage("plan.sh", str(out), env=env)
     assert planned.returncode == 2, planned.stdout + planned.stderr
-    assert {p.name for p in out.iterdir()} >= {
-        "plan.yaml",
-        "plan.yaml.sha256",
-        "plan.txt",
-        "plan.md",
-    }
+    assert {p.name for p in out.iterdir()} >= {"plan.yaml", "plan.txt", "plan.md"}
+    assert not (out / "plan.yaml.sha256").exists()
+    assert yaml.safe_load((out / "plan.yaml").read_text())["signature"]["algorithm"] == (
+        "hmac-sha256"
+    )
     assert "~ pipe-app (" in (out / "plan.txt").read_text()
     summary = Path(github["GITHUB_STEP_SUMMARY"]).read_text()
     assert summary.startswith("### cdhelper plan: 1 to redeploy, 0 skipped")
@@ -138,8 +139,9 @@ def test_a_plan_that_is_not_the_reviewed_one_is_refused(
     applied = stage("apply.sh", str(out / "plan.yaml"), str(out), env=github)
     assert applied.returncode == 1
     assert "::error title=cdhelper apply::" in applied.stdout
-    assert "is not the plan that was reviewed (sha256 mismatch)" in applied.stdout
+    assert "$.signature: refusing the plan: the signature does not match" in applied.stdout
     assert spec_image(api, "pipe-tamper") == f"{registry.host}/pipe/tamper:v1@{old}"
+    assert PLAN_KEY not in applied.stdout + applied.stderr
 
 
 def test_stale_plan_fails_the_stage_with_a_junit_report(
@@ -216,3 +218,12 @@ def test_unknown_mode(github: dict[str, str], tmp_path: Path) -> None:
     planned = stage("plan.sh", str(tmp_path / "out"), env={**github, "CDHELPER_MODE": "yolo"})
     assert planned.returncode == 1
     assert "CDHELPER_MODE must be webhook or smart, not 'yolo'" in planned.stderr
+
+
+@pytest.mark.parametrize("script", ["plan.sh", "apply.sh"])
+def test_stages_need_the_plan_key(github: dict[str, str], tmp_path: Path, script: str) -> None:
+    env = {**github, "CDHELPER_PLAN_KEY": ""}
+    args = [str(tmp_path / "plan.yaml"), str(tmp_path)] if script == "apply.sh" else [str(tmp_path)]
+    result = stage(script, *args, env=env)
+    assert result.returncode == 1
+    assert "CDHELPER_PLAN_KEY is not set: bind the plan signing key" in result.stdout

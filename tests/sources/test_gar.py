@@ -219,3 +219,27 @@ def test_validate_reports_bad_data_without_a_traceback(runner: CliRunner, tmp_pa
         "0 valid file(s), 0 push event(s)",
         f"error: {bad}: $.message.data: not valid base64",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[" * 100_000, "gar.json: $.message.data: decodes to JSON nested deeper than 64"),
+        (
+            '{"action": ' + "1" * 5000 + "}",
+            "gar.json: not valid JSON: $.message.data.action: integer with 5000 digits",
+        ),
+        (
+            '{"action": "INSERT", "action": "DELETE"}',
+            "gar.json: not valid JSON: $.message.data: duplicate key 'action'",
+        ),
+        ('{"action": NaN}', "gar.json: not valid JSON: $.message.data.action: NaN is not JSON"),
+    ],
+    ids=["deep", "huge-int", "duplicate-key", "nan"],
+)
+def test_the_decoded_notification_is_read_as_strictly_as_a_file(text: str, expected: str) -> None:
+    payload = load("insert-tag.json")
+    payload["message"]["data"] = base64.b64encode(text.encode()).decode()
+    with pytest.raises(InputError) as caught:
+        parse(payload)
+    assert str(caught.value).startswith(expected)

@@ -49,15 +49,21 @@ def test_one_event_per_tagged_resource() -> None:
         ("harbor.example.com:8443/shop/api:v2.3.0", "harbor.example.com:8443"),
         ("https://Harbor.Example.com/shop/api:v2.3.0", "harbor.example.com"),
         ("10.0.0.7:30002/shop/api:v2.3.0", "10.0.0.7:30002"),
-        ("harbor/shop/api:v2.3.0", "harbor"),
     ],
-    ids=["port", "scheme-and-case", "address", "single-label"],
+    ids=["port", "scheme-and-case", "address"],
 )
 def test_registry_is_the_host_of_resource_url(url: str, registry: str) -> None:
     payload = load("push-artifact.json")
     payload["event_data"]["resources"][0]["resource_url"] = url
     [event] = parse(payload).events
     assert (event.image.registry, event.image.repository) == (registry, "shop/api")
+
+
+def test_a_single_label_host_is_refused() -> None:
+    """Docker reads harbor/shop/api as a Docker Hub image: no service could follow it."""
+    payload = load("push-artifact.json")
+    payload["event_data"]["resources"][0]["resource_url"] = "harbor/shop/api:v2.3.0"
+    assert "invalid registry host 'harbor': a name without a dot" in str(input_error(payload))
 
 
 def test_multi_arch_storm_is_one_event() -> None:

@@ -1,0 +1,133 @@
+"""YAML in one place: the strict loader for plans, and the deterministic dumper.
+
+cdhelper writes plans as plain data, so a plan it reads back may hold only what JSON can:
+no anchors or aliases (a 1 KB "billion laughs" plan would expand to gigabytes), no merge
+keys, no repeated keys, no tags that build other values (binary, set, omap, pairs), no
+``.nan`` or ``.inf``; timestamps stay strings (the schema checks them). The result passes
+:func:`cdhelper.parsers.check_tree` like any JSON document.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode
+
+from cdhelper.errors import InputError
+from cdhelper.parsers import MAX_DEPTH, MAX_INT_DIGITS, check_tree
+from cdhelper.values import shown
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """Valid YAML that a plan must not use."""
+
+
+class StrictLoader(yaml.SafeLoader):
+    """SafeLoader for the JSON subset of YAML, without aliases, anchors or repeated keys.
+
+    cdhelper writes plans as plain data; refusing anchors costs nothing and keeps a 1 KB
+    "billion laughs" document from expanding. Timestamps stay strings (the schema checks
+    them), and tags that build no JSON value (binary, set, omap, pairs) are refused.
+    """
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _Refused(
+                problem="YAML anchors and aliases (&name, *name) are not allowed in a plan",
+                problem_mark=event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _Refused(
+                    problem="YAML merge keys (<<) are not allowed in a plan",
+                    problem_mark=key_node.start_mark,
+                )
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, Hashable):
+                if key in seen:
+                    raise _Refused(
+                        problem=f"duplicate key {shown(key)}",
+                        problem_mark=key_node.start_mark,
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        if len(node.value) > MAX_INT_DIGITS:
+            raise _Refused(
+                problem=f"integer with more than {MAX_INT_DIGITS} digits",
+                problem_mark=node.start_mark,
+            )
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_float(self, node: ScalarNode) -> float:
+        value = super().construct_yaml_float(node)
+        if not math.isfinite(value):
+            raise _Refused(
+                problem=f"{shown(node.value)} is not a JSON number",
+                problem_mark=node.start_mark,
+            )
+        return value
+
+    def construct_text(self, node: ScalarNode) -> str:
+        return str(self.construct_scalar(node))
+
+    def refuse_tag(self, node: Node) -> None:
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        raise _Refused(
+            problem=f"the YAML tag {tag} builds no JSON value", problem_mark=node.start_mark
+        )
+
+
+StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
+StrictLoader.add_constructor("tag:yaml.org,2002:float", StrictLoader.construct_yaml_float)
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_text)
+for _tag in ("binary", "set", "omap", "pairs"):
+    StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", StrictLoader.refuse_tag)
+
+
+def loads(text: str, where: str) -> Any:
+    """Parse YAML with :class:`StrictLoader` and check the tree: see :func:`check_tree`."""
+    try:
+        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+    except _Refused as exc:
+        raise InputError(f"{where}: refused: {exc.problem}{_position(exc)}") from None
+    except yaml.MarkedYAMLError as exc:
+        raise InputError(f"{where}: not valid YAML: {exc.problem}{_position(exc)}") from None
+    except yaml.reader.ReaderError as exc:
+        raise InputError(
+            f"{where}: not valid YAML: character #x{exc.character:04x} at offset {exc.position} "
+            "is not allowed"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{where}: not valid YAML: {shown(str(exc), 200)}") from None
+    except RecursionError:
+        raise InputError(
+            f"{where}: not valid YAML: nested deeper than {MAX_DEPTH} levels"
+        ) from None
+    check_tree(data, where, "YAML")
+    return data
+
+
+def _position(exc: yaml.MarkedYAMLError) -> str:
+    mark = exc.problem_mark
+    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+
+
+def dump(data: Any) -> str:
+    """Deterministic YAML: keys in the order the caller built them, block style."""
+    return yaml.safe_dump(
+        data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100
+    )
