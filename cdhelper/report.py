@@ -80,7 +80,7 @@ def plan_text(plan: Plan) -> str:
     lines.extend(f"warning: {_clean(warning)}" for warning in plan.warnings)
     if not plan.actions:
         lines.append("No changes: nothing to redeploy.")
-    lines.extend(policy_lines(plan))
+    lines.extend(_clean(line) for line in policy_lines(plan))
     return "\n".join(lines) + "\n"
 
 
