@@ -52,6 +52,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 DEFAULT_TIMEOUT = 300.0
+WINDOWS_ENV = "CDHELPER_WINDOWS"
 
 
 class CdhelperGroup(click.Group):
@@ -151,8 +152,10 @@ def window_option(help_text: str) -> Callable[[F], F]:
         "deploy_windows",
         type=params.WINDOW,
         multiple=True,
+        envvar=WINDOWS_ENV,
         metavar="'DAYS HH:MM-HH:MM [ZONE]'",
-        help=f"{help_text}, e.g. 'Mon-Fri 06:00-18:00 Europe/Berlin' (repeatable).",
+        help=f"{help_text}, e.g. 'Mon-Fri 06:00-18:00 Europe/Berlin' (repeatable; "
+        f"default: ${WINDOWS_ENV}, windows separated by ';').",
     )
 
 

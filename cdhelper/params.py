@@ -88,9 +88,14 @@ class DurationType(_ParamType):
 
 
 class WindowType(_ParamType):
-    """A deploy window, ``DAYS HH:MM-HH:MM [ZONE]``."""
+    """A deploy window, ``DAYS HH:MM-HH:MM [ZONE]``; ``;`` separates several in
+    ``CDHELPER_WINDOWS`` (a window has spaces, which pipeline argument strings split on)."""
 
     name = "window"
+    envvar_list_splitter = ";"
+
+    def split_envvar_value(self, rv: str) -> Any:
+        return tuple(part.strip() for part in rv.split(";") if part.strip())
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, windows.Window):

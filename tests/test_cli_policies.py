@@ -180,6 +180,19 @@ def test_bad_policy_options_are_usage_errors(
     assert message in result.stderr
 
 
+def test_windows_from_the_environment(
+    runner: CliRunner, tmp_path: Path, clock: Callable[[datetime], None]
+) -> None:
+    clock(SATURDAY)
+    out = tmp_path / "plan.yaml"
+    args = ["plan", "--event", HUB, "--inventory", SWARMPIT, "-o", str(out)]
+    env = {"CDHELPER_WINDOWS": f"{WEEKDAYS}; Sun 10:00-11:00"}
+    result = runner.invoke(cli, args, env=env)
+    assert result.exit_code == 0, result.output
+    windows = yaml.safe_load(out.read_text())["policies"]["windows"]
+    assert windows == [WEEKDAYS, "Sun 10:00-11:00"]
+
+
 def test_a_plan_with_a_broken_window_is_refused(runner: CliRunner, tmp_path: Path) -> None:
     path = plan(runner, tmp_path, "--window", WEEKDAYS)
     path.write_text(path.read_text().replace(WEEKDAYS, "Mon-Fri nine-to-five"))
