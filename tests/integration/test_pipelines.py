@@ -89,7 +89,7 @@ def test_webhook_stages_plan_review_apply(
         "apply.sh",
         str(out / "plan.yaml"),
         str(out),
-        env={**github, "CDHELPER_APPLY_ARGS": "--wait --timeout 120"},
+        env={**github, "CDHELPER_APPLY_ARGS": "--wait --monitor 2 --timeout 120"},
     )
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert running_digests(api, "pipe-app") == {new}
