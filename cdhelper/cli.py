@@ -148,6 +148,13 @@ output_option = click.option(
     "-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
 )
 
+summary_option = click.option(
+    "--summary",
+    "summary_file",
+    metavar="FILE",
+    help="Also write the Markdown summary to FILE (for a CI run page).",
+)
+
 
 @click.group(cls=CdhelperGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cdhelper")
@@ -278,6 +285,7 @@ def inventory(
     help="Registry lookups at once.",
 )
 @output_option
+@summary_option
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -299,6 +307,7 @@ def plan_command(
     trusted_realms: Sequence[str],
     parallel: int,
     output: str | None,
+    summary_file: str | None,
     detailed_exitcode: bool,
 ) -> None:
     """Write a redeploy plan: for the services a push moved, or (--smart) all that are behind."""
@@ -307,8 +316,8 @@ def plan_command(
     if not smart and not event_files:
         raise UsageError("give at least one --event FILE, or --smart")
     policy = planner.Policy(registry_aliases=dict(aliases))
-    _writable(output)
-    _distinct_outputs({"-o": output}, [*event_files, inventory_file])
+    _writable(output, summary_file)
+    _distinct_outputs({"-o": output, "--summary": summary_file}, [*event_files, inventory_file])
     key = signing.key_from_environment()
     # bad payloads fail before anything is called
     pushes = sources.load_events(event_files, source_name, registry_host).events
@@ -330,6 +339,8 @@ def plan_command(
     outcome = jobs.make_plan(request, _now())
     result = outcome.plan
     emit(plan.dumps(result, key), output)
+    if summary_file:
+        emit(report.plan_markdown(result), summary_file)
     for warning in result.warnings:
         echo(f"warning: {warning}", err=True)
     if outcome.registry is not None:
@@ -351,11 +362,16 @@ def plan_command(
     default="text",
     show_default=True,
 )
-def show(plan_file: str, fmt: str) -> None:
+@summary_option
+def show(plan_file: str, fmt: str, summary_file: str | None) -> None:
     """Show a plan for review."""
+    _writable(summary_file)
+    _distinct_outputs({"--summary": summary_file}, [plan_file])
     key = signing.key_from_environment()
     shown = plan.load(plan_file, key)
     echo(report.render_plan(shown, report.Format(fmt)), nl=False)
+    if summary_file:
+        emit(report.plan_markdown(shown), summary_file)
     if key is not None or shown.signature is not signing.Check.UNSIGNED:
         bad = shown.signature in (signing.Check.INVALID, signing.Check.UNSIGNED)
         echo(f"{'warning: ' if bad else ''}signature: {shown.signature.value}", err=True)
@@ -373,6 +389,7 @@ def show(plan_file: str, fmt: str) -> None:
 @timeout_option("the whole apply, --wait included")
 @click.option("--report", "report_file", metavar="FILE", help="Write a JSON result per action.")
 @click.option("--junit", "junit_file", metavar="FILE", help="Write a JUnit XML report.")
+@summary_option
 def apply(
     plan_file: str,
     addresses: backends.Addresses,
@@ -381,17 +398,20 @@ def apply(
     wait: bool,
     report_file: str | None,
     junit_file: str | None,
+    summary_file: str | None,
 ) -> None:
     """Apply exactly the actions of a reviewed plan; refuse it if it went stale."""
-    _writable(report_file, junit_file)
-    _distinct_outputs({"--report": report_file, "--junit": junit_file}, [plan_file])
+    _writable(report_file, junit_file, summary_file)
+    _distinct_outputs(
+        {"--report": report_file, "--junit": junit_file, "--summary": summary_file}, [plan_file]
+    )
     key = signing.key_from_environment()
     reviewed = plan.load(plan_file, key)
     plan.require_signature(reviewed, documents.display_name(plan_file), key)
     if wait and not backends.by_kind(reviewed.target.kind).can_wait:
         waiters = " or ".join(b.noun for b in backends.BACKENDS if b.can_wait)
         raise UsageError(f"--wait needs a plan for {waiters} target")
-    reports = _ApplyReports(plan_file, reviewed, report_file, junit_file)
+    reports = _ApplyReports(plan_file, reviewed, report_file, junit_file, summary_file)
     try:
         result = _run_apply(reviewed, addresses, environ, dry_run=dry_run, wait=wait)
     except CdhelperError as exc:
@@ -436,6 +456,7 @@ class _ApplyReports:
     reviewed: plan.Plan
     report_file: str | None
     junit_file: str | None
+    summary_file: str | None = None
 
     def write(self, result: applier.ApplyResult) -> list[str]:
         """Write every report that can be; the problems of those that cannot."""
@@ -445,6 +466,7 @@ class _ApplyReports:
                 lambda: documents.dump_json(report.apply_report(result, self.plan_file)),
             ),
             (self.junit_file, lambda: report.apply_junit(result, self.reviewed, _now())),
+            (self.summary_file, lambda: report.apply_markdown(result)),
         ]
         problems = []
         for path, render in renderers:

@@ -176,6 +176,28 @@ def apply_text(result: ApplyResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def apply_markdown(result: ApplyResult) -> str:
+    """The apply result for a CI run page: what was done to each service."""
+    headline = {
+        Status.REFUSED: "refused: the live services changed since the plan (nothing changed)",
+        Status.DRY_RUN: "dry run (nothing changed)",
+    }.get(result.status, result.status.value)
+    counts = Counter(item.outcome for item in result.results)
+    lines = [
+        f"### cdhelper apply: {headline}",
+        "",
+        f"Target: {_cell(result.target.describe())} · "
+        + (", ".join(f"{counts[o]} {o.value}" for o in Outcome if counts[o]) or "nothing to do"),
+    ]
+    if result.results:
+        lines += ["", "| Service | Outcome | Detail |", "| --- | --- | --- |"]
+        lines += [
+            f"| {_cell(str(item.action.service))} | {item.outcome.value} | {_cell(item.message)} |"
+            for item in result.results
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def unwritten_reports(result: ApplyResult, problems: Sequence[str]) -> str:
     """Why the apply exits 1 although it ran: a report file could not be written."""
     counts = Counter(item.outcome for item in result.results)
