@@ -12,6 +12,7 @@ import contextlib
 import functools
 import os
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from cdhelper import (
     plan,
     planner,
     report,
+    revert,
     signing,
     sources,
 )
@@ -51,6 +53,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 DEFAULT_TIMEOUT = 300.0
+DEFAULT_MONITOR = 10.0
 
 
 class CdhelperGroup(click.Group):
@@ -148,11 +151,11 @@ output_option = click.option(
     "-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
 )
 
-summary_option = click.option(
-    "--summary",
-    "summary_file",
+markdown_option = click.option(
+    "--markdown",
+    "markdown_file",
     metavar="FILE",
-    help="Also write the Markdown summary to FILE (for a CI run page).",
+    help="Write a Markdown summary (for CI: a job page, $GITHUB_STEP_SUMMARY).",
 )
 
 
@@ -285,7 +288,7 @@ def inventory(
     help="Registry lookups at once.",
 )
 @output_option
-@summary_option
+@markdown_option
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -307,7 +310,7 @@ def plan_command(
     trusted_realms: Sequence[str],
     parallel: int,
     output: str | None,
-    summary_file: str | None,
+    markdown_file: str | None,
     detailed_exitcode: bool,
 ) -> None:
     """Write a redeploy plan: for the services a push moved, or (--smart) all that are behind."""
@@ -316,8 +319,8 @@ def plan_command(
     if not smart and not event_files:
         raise UsageError("give at least one --event FILE, or --smart")
     policy = planner.Policy(registry_aliases=dict(aliases))
-    _writable(output, summary_file)
-    _distinct_outputs({"-o": output, "--summary": summary_file}, [*event_files, inventory_file])
+    _writable(output, markdown_file)
+    _distinct_outputs({"-o": output, "--markdown": markdown_file}, [*event_files, inventory_file])
     key = signing.key_from_environment()
     # bad payloads fail before anything is called
     pushes = sources.load_events(event_files, source_name, registry_host).events
@@ -339,8 +342,8 @@ def plan_command(
     outcome = jobs.make_plan(request, _now())
     result = outcome.plan
     emit(plan.dumps(result, key), output)
-    if summary_file:
-        emit(report.plan_markdown(result), summary_file)
+    if markdown_file:
+        emit(report.plan_markdown(result), markdown_file)
     for warning in result.warnings:
         echo(f"warning: {warning}", err=True)
     if outcome.registry is not None:
@@ -362,16 +365,16 @@ def plan_command(
     default="text",
     show_default=True,
 )
-@summary_option
-def show(plan_file: str, fmt: str, summary_file: str | None) -> None:
+@markdown_option
+def show(plan_file: str, fmt: str, markdown_file: str | None) -> None:
     """Show a plan for review."""
-    _writable(summary_file)
-    _distinct_outputs({"--summary": summary_file}, [plan_file])
+    _writable(markdown_file)
+    _distinct_outputs({"--markdown": markdown_file}, [plan_file])
     key = signing.key_from_environment()
     shown = plan.load(plan_file, key)
     echo(report.render_plan(shown, report.Format(fmt)), nl=False)
-    if summary_file:
-        emit(report.plan_markdown(shown), summary_file)
+    if markdown_file:
+        emit(report.plan_markdown(shown), markdown_file)
     if key is not None or shown.signature is not signing.Check.UNSIGNED:
         bad = shown.signature in (signing.Check.INVALID, signing.Check.UNSIGNED)
         echo(f"{'warning: ' if bad else ''}signature: {shown.signature.value}", err=True)
@@ -384,26 +387,62 @@ def show(plan_file: str, fmt: str, summary_file: str | None) -> None:
 @click.option(
     "--wait",
     is_flag=True,
-    help="Docker Engine: wait until each update completed and its tasks run the new digest.",
+    help="Roll out health-gated: wait until each update completed and its new tasks ran "
+    "healthy for --monitor seconds; handle a failure as --on-failure says.",
+)
+@click.option(
+    "--monitor",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help=f"With --wait: how long the new tasks must keep running  [default: {DEFAULT_MONITOR:g}]",
+)
+@click.option(
+    "--on-failure",
+    type=click.Choice([o.value for o in applier.OnFailure]),
+    help="With --wait: roll a failed update back, or leave it as Swarm left it and stop "
+    "(pause) or go on (continue)  [default: rollback]",
+)
+@click.option(
+    "--keep-going", is_flag=True, default=None, help="With --wait: go on after a failure."
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, 64),
+    metavar="N",
+    help="With --wait: services updated at once, in plan order  [default: 1]",
 )
 @timeout_option("the whole apply, --wait included")
 @click.option("--report", "report_file", metavar="FILE", help="Write a JSON result per action.")
 @click.option("--junit", "junit_file", metavar="FILE", help="Write a JUnit XML report.")
-@summary_option
+@markdown_option
 def apply(
     plan_file: str,
     addresses: backends.Addresses,
     environ: Mapping[str, str],
     dry_run: bool,
     wait: bool,
+    monitor: float | None,
+    on_failure: str | None,
+    keep_going: bool | None,
+    parallel: int | None,
     report_file: str | None,
     junit_file: str | None,
-    summary_file: str | None,
+    markdown_file: str | None,
 ) -> None:
     """Apply exactly the actions of a reviewed plan; refuse it if it went stale."""
-    _writable(report_file, junit_file, summary_file)
+    rollout_options = {
+        "--monitor": monitor,
+        "--on-failure": on_failure,
+        "--keep-going": keep_going,
+        "--parallel": parallel,
+    }
+    given = [name for name, value in rollout_options.items() if value is not None]
+    if given and not wait:
+        raise UsageError(f"{', '.join(given)} only apply with --wait")
+    _writable(report_file, junit_file, markdown_file)
     _distinct_outputs(
-        {"--report": report_file, "--junit": junit_file, "--summary": summary_file}, [plan_file]
+        {"--report": report_file, "--junit": junit_file, "--markdown": markdown_file},
+        [plan_file],
     )
     key = signing.key_from_environment()
     reviewed = plan.load(plan_file, key)
@@ -411,9 +450,17 @@ def apply(
     if wait and not backends.by_kind(reviewed.target.kind).can_wait:
         waiters = " or ".join(b.noun for b in backends.BACKENDS if b.can_wait)
         raise UsageError(f"--wait needs a plan for {waiters} target")
-    reports = _ApplyReports(plan_file, reviewed, report_file, junit_file, summary_file)
+    settings = _RolloutSettings(
+        monitor=DEFAULT_MONITOR if monitor is None else monitor,
+        on_failure=applier.OnFailure(on_failure or applier.OnFailure.ROLLBACK.value),
+        keep_going=bool(keep_going),
+        parallel=parallel or 1,
+    )
+    reports = _ApplyReports(plan_file, reviewed, report_file, junit_file, markdown_file)
     try:
-        result = _run_apply(reviewed, addresses, environ, dry_run=dry_run, wait=wait)
+        result = _run_apply(
+            reviewed, addresses, environ, dry_run=dry_run, rollout=settings if wait else None
+        )
     except CdhelperError as exc:
         # Nothing was touched (each action's own faults end in its outcome): CI still gets
         # both reports, every action failed with the reason.
@@ -428,13 +475,21 @@ def apply(
         sys.exit(EXIT_ERROR)
 
 
+@dataclass(frozen=True)
+class _RolloutSettings:
+    monitor: float
+    on_failure: applier.OnFailure
+    keep_going: bool
+    parallel: int
+
+
 def _run_apply(
     reviewed: plan.Plan,
     addresses: backends.Addresses,
     environ: Mapping[str, str],
     *,
     dry_run: bool,
-    wait: bool,
+    rollout: _RolloutSettings | None,
 ) -> applier.ApplyResult:
     kind = backends.by_kind(reviewed.target.kind)
     backend = backends.apply_backend(reviewed.target, addresses, environ)
@@ -444,10 +499,36 @@ def _run_apply(
             "which may be newer than the plan's target digest"
         )
     limit = deadline.current()
-    wait_until = limit.at if wait and limit else None
+    options = None
+    if rollout is not None:
+        options = applier.Rollout(
+            until=limit.at if limit else float("inf"),
+            monitor=rollout.monitor,
+            on_failure=rollout.on_failure,
+            keep_going=rollout.keep_going,
+            parallel=rollout.parallel,
+        )
     exclusive = contextlib.nullcontext() if dry_run else lock.hold(backend.target, on_wait=_note)
     with exclusive:
-        return applier.apply(reviewed, backend, dry_run=dry_run, wait_until=wait_until)
+        return applier.apply(
+            reviewed, backend, dry_run=dry_run, rollout=options, progress=_progress_lines()
+        )
+
+
+def _progress_lines() -> applier.Progress:
+    """On a terminal, one line on stderr each time a service's state changes."""
+    if not sys.stderr.isatty():
+        return lambda _service, _state: None
+    last: dict[str, str] = {}
+    guard = threading.Lock()
+
+    def show(service: plan.ServiceId, state: str) -> None:
+        with guard:
+            if last.get(service.id) != state:
+                last[service.id] = state
+                echo(f"  {service}: {state}", err=True)
+
+    return show
 
 
 @dataclass(frozen=True)
@@ -456,7 +537,7 @@ class _ApplyReports:
     reviewed: plan.Plan
     report_file: str | None
     junit_file: str | None
-    summary_file: str | None = None
+    markdown_file: str | None = None
 
     def write(self, result: applier.ApplyResult) -> list[str]:
         """Write every report that can be; the problems of those that cannot."""
@@ -466,7 +547,7 @@ class _ApplyReports:
                 lambda: documents.dump_json(report.apply_report(result, self.plan_file)),
             ),
             (self.junit_file, lambda: report.apply_junit(result, self.reviewed, _now())),
-            (self.summary_file, lambda: report.apply_markdown(result)),
+            (self.markdown_file, lambda: report.apply_markdown(result)),
         ]
         problems = []
         for path, render in renderers:
@@ -482,6 +563,22 @@ class _ApplyReports:
 
 def _note(message: str) -> None:
     echo(f"note: {message}", err=True)
+
+
+@cli.command("revert")
+@click.argument("report_file", metavar="REPORT")
+@output_option
+def revert_command(report_file: str, output: str | None) -> None:
+    """Plan the way back: every service an apply moved, to the digest it ran before."""
+    _writable(output)
+    _distinct_outputs({"-o": output}, [report_file])
+    key = signing.key_from_environment()  # signed like any plan, with the same key
+    result = revert.revert_plan(revert.load_report(report_file), _now())
+    emit(plan.dumps(result, key), output)
+    # stdout carries the plan, or (with -o FILE) the review text; never both
+    to_file = output not in (None, documents.STDIN)
+    summary = report.plan_text(result) if to_file else report.plan_summary(result) + "\n"
+    echo(summary, nl=False, err=not to_file)
 
 
 @cli.command()

@@ -28,6 +28,7 @@ PLAN_VERSION = 1
 class Mode(enum.Enum):
     WEBHOOK = "webhook"
     SMART = "smart"
+    REVERT = "revert"  # made by `cdhelper revert` from an apply's report
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,14 @@ from typing import Any
 from xml.etree import ElementTree
 
 from cdhelper import __version__, documents
-from cdhelper.applier import FAILURES, ApplyResult, Outcome, Status
+from cdhelper.applier import FAILURES, ActionResult, ApplyResult, Outcome, Status
 from cdhelper.events import PushEvent
 from cdhelper.plan import Action, Mode, Plan
 from cdhelper.reference import short_digest
 from cdhelper.values import Stats, format_time
 
 REPORT_FORMAT = "cdhelper-apply-report"
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: digests before and after, time, task errors, the state left
 
 
 class Format(enum.Enum):
@@ -166,45 +166,68 @@ def apply_text(result: ApplyResult) -> str:
     else:
         lines.append(f"Applied to {result.target.describe()}.")
     for item in result.results:
-        lines.append(f"  {item.outcome.value:<15} {item.action.service}: {_one_line(item.message)}")
-    counts = Counter(item.outcome for item in result.results)
-    lines.append(
-        "Summary: " + ", ".join(f"{counts[o]} {o.value}" for o in Outcome if counts[o])
-        if counts
-        else "Summary: nothing to do"
-    )
+        ran = f" [{_digests(item)}, {item.seconds:.1f} s]" if item.watched else ""
+        lines.append(
+            f"  {item.outcome.value:<15} {item.action.service}{ran}: {_one_line(item.message)}"
+        )
+    lines.append(summary_line(result))
     return "\n".join(lines) + "\n"
 
 
-def apply_markdown(result: ApplyResult) -> str:
-    """The apply result for a CI run page: what was done to each service."""
-    headline = {
-        Status.REFUSED: "refused: the live services changed since the plan (nothing changed)",
-        Status.DRY_RUN: "dry run (nothing changed)",
-    }.get(result.status, result.status.value)
+def summary_line(result: ApplyResult) -> str:
     counts = Counter(item.outcome for item in result.results)
+    if not counts:
+        return "Summary: nothing to do"
+    return "Summary: " + ", ".join(f"{counts[o]} {o.value}" for o in Outcome if counts[o])
+
+
+def _digests(item: ActionResult) -> str:
+    after = item.digest_after
+    return f"{short(item.digest_before)} -> {short(after) if after else 'unknown'}"
+
+
+def apply_markdown(result: ApplyResult) -> str:
+    """A summary of an apply for a CI job page (``$GITHUB_STEP_SUMMARY``)."""
+    title = {
+        Status.APPLIED: "applied",
+        Status.DRY_RUN: "dry run",
+        Status.REFUSED: "plan refused (the services changed since it was made; nothing changed)",
+        Status.FAILED: "failed",
+    }[result.status]
     lines = [
-        f"### cdhelper apply: {headline}",
+        f"### cdhelper apply: {title}",
         "",
-        f"Target: {_cell(result.target.describe())} · "
-        + (", ".join(f"{counts[o]} {o.value}" for o in Outcome if counts[o]) or "nothing to do"),
+        f"Target: {result.target.kind} `{result.target.url or 'inventory file'}` · "
+        + summary_line(result).removeprefix("Summary: "),
+        "",
     ]
     if result.results:
-        lines += ["", "| Service | Outcome | Detail |", "| --- | --- | --- |"]
         lines += [
-            f"| {_cell(str(item.action.service))} | {item.outcome.value} | {_cell(item.message)} |"
-            for item in result.results
+            "| Service | Outcome | Before | After | Time | Details |",
+            "| --- | --- | --- | --- | --- | --- |",
         ]
+    for item in result.results:
+        icon = "❌" if item.outcome in FAILURES else "✅"
+        seconds = f"{item.seconds:.1f} s" if item.seconds is not None else ""
+        details = _one_line(item.message)
+        if item.task_errors:
+            details += " · task errors: " + "; ".join(item.task_errors)
+        lines.append(
+            f"| {_cell(str(item.action.service))} | {icon} {item.outcome.value} | "
+            f"`{short(item.digest_before)}` | `{short(item.digest_after)}` | {seconds} | "
+            f"{_cell(details)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def unwritten_reports(result: ApplyResult, problems: Sequence[str]) -> str:
     """Why the apply exits 1 although it ran: a report file could not be written."""
     counts = Counter(item.outcome for item in result.results)
-    done = counts[Outcome.REDEPLOYED]
-    if done or counts[Outcome.UNKNOWN]:
-        what = f"redeploys were done ({done} redeployed"
-        what += f", {counts[Outcome.UNKNOWN]} unknown)" if counts[Outcome.UNKNOWN] else ")"
+    touched = (Outcome.ROLLED_BACK, Outcome.UNKNOWN)
+    if counts[Outcome.REDEPLOYED] or any(counts[o] for o in touched):
+        parts = [f"{counts[Outcome.REDEPLOYED]} redeployed"]
+        parts += [f"{counts[o]} {o.value}" for o in touched if counts[o]]
+        what = f"redeploys were done ({', '.join(parts)})"
     else:
         what = "the apply ran (nothing was redeployed)"
     reports = "a report" if len(problems) == 1 else "the reports"
@@ -230,11 +253,16 @@ def apply_junit(result: ApplyResult, plan: Plan, now: datetime) -> str:
         case = ElementTree.SubElement(
             suite, "testcase", classname=classname, name=str(item.action.service)
         )
+        if item.seconds is not None:
+            case.set("time", f"{item.seconds:.3f}")
         if item.outcome in FAILURES:
             failure = ElementTree.SubElement(
                 case, "failure", type=item.outcome.value, message=_one_line(item.message)
             )
-            failure.text = item.message
+            failure.text = "\n".join(
+                [item.message, f"digest: {_digests(item)}"]
+                + [f"task error: {error}" for error in item.task_errors]
+            )
         elif item.outcome is Outcome.NOT_APPLIED:
             ElementTree.SubElement(case, "skipped", message=item.message)
         else:
@@ -274,6 +302,7 @@ def _one_line(text: str) -> str:
 
 
 def apply_report(result: ApplyResult, plan_path: str) -> dict[str, Any]:
+    """The JSON report (``schemas/apply-report.schema.json``); ``cdhelper revert`` reads it."""
     return {
         "format": REPORT_FORMAT,
         "format_version": REPORT_VERSION,
@@ -281,14 +310,30 @@ def apply_report(result: ApplyResult, plan_path: str) -> dict[str, Any]:
         "plan": plan_path,
         "target": result.target.to_dict(),
         "status": result.status.value,
-        "results": [
-            {
-                "service": item.action.service.to_dict(),
-                "image": item.action.image,
-                "target_digest": item.action.target_digest,
-                "outcome": item.outcome.value,
-                "message": item.message,
-            }
-            for item in result.results
-        ],
+        "results": [_result(item) for item in result.results],
+    }
+
+
+def _result(item: ActionResult) -> dict[str, Any]:
+    after = item.after
+    return {
+        "service": item.action.service.to_dict(),
+        "image": item.action.image,
+        "spec_image": item.action.spec_image,
+        "tag": item.action.tag,
+        "target_digest": item.action.target_digest,
+        "outcome": item.outcome.value,
+        "message": item.message,
+        "digest_before": item.digest_before,
+        "digest_after": item.digest_after,
+        "seconds": None if item.seconds is None else round(item.seconds, 3),
+        "task_errors": list(item.task_errors),
+        "after": None
+        if after is None
+        else {
+            "image": after.image,
+            "digest": after.digest,
+            "version": after.version,
+            "fingerprint": after.fingerprint,
+        },
     }

@@ -132,6 +132,7 @@ JENKINS_VALUES = {
     '"$CDHELPER"': "cdhelper",
     '"$@"': "--event payload.json",
     '"$OUT/': '"out/',
+    "$CDHELPER_APPLY_ARGS": "--wait --timeout 600",
 }
 
 

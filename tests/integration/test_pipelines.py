@@ -24,7 +24,7 @@ from swarm import notification_file, running_digests, spec_image
 from pipelines import ROOT, jenkins_environment, jenkins_steps
 
 from images import image
-from servers import Dockerd, NotificationReceiver, Registry, wait_until
+from servers import Dockerd, NotificationReceiver, Registry
 
 CDHELPER = str(Path(sys.executable).parent / "cdhelper")
 PLAN_KEY = "pipeline-plan-signing-key"
@@ -117,9 +117,10 @@ def test_webhook_plan_review_apply(
     assert "~ pipe-app (" in (out / "plan.txt").read_text()
     assert (out / "plan.md").read_text().startswith("### cdhelper plan: 1 to redeploy, 0 skipped")
 
-    applied = build.sh("apply")
+    # a Docker Engine target: the health-gated rollout
+    applied = build.sh("apply", CDHELPER_APPLY_ARGS="--wait --monitor 2 --timeout 120")
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    wait_until(lambda: running_digests(api, "pipe-app") == {new}, 120, "the redeploy")
+    assert running_digests(api, "pipe-app") == {new}
     suite = ElementTree.parse(out / "junit.xml").getroot().find("testsuite")
     assert suite is not None and suite.get("tests") == "1" and suite.get("failures") == "0"
     assert json.loads((out / "report.json").read_text())["status"] == "applied"
@@ -179,7 +180,7 @@ def test_stale_plan_fails_the_stage_with_its_reports(
     assert suite is not None
     first = suite.find("testcase")
     assert first is not None and first.get("name") == "plan is fresh"
-    assert (build.out / "apply.md").read_text().startswith("### cdhelper apply: refused")
+    assert (build.out / "apply.md").read_text().startswith("### cdhelper apply: plan refused")
 
 
 def test_nothing_to_do(
