@@ -64,7 +64,7 @@ def _check_one(action: Action, service: Service | None) -> ActionResult:
     if action.target_digest is not None and service.digest == action.target_digest:
         done = f"already runs {short_digest(action.target_digest)}"
         return ActionResult(action, Outcome.ALREADY_DONE, done)
-    planned = _pinned(action.spec_image, action.current_digest)
+    planned = _pinned(action.running_image, action.current_digest)
     running = _pinned(service.image, service.digest)
     if planned != running:
         return ActionResult(

@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -36,6 +36,7 @@ from cdhelper import (
     revert,
     signing,
     sources,
+    windows,
 )
 from cdhelper.backends.swarmpit import ALLOW_HTTP_ENV
 from cdhelper.credentials import CredentialStore
@@ -54,6 +55,7 @@ EXIT_ERROR = 1
 EXIT_CHANGES = 2
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_MONITOR = 10.0
+WINDOWS_ENV = "CDHELPER_WINDOWS"
 
 
 class CdhelperGroup(click.Group):
@@ -145,6 +147,19 @@ def timeout_option(scope: str) -> Callable[[F], F]:
         )(wrapper)
 
     return decorate
+
+
+def window_option(help_text: str) -> Callable[[F], F]:
+    return click.option(
+        "--window",
+        "deploy_windows",
+        type=params.WINDOW,
+        multiple=True,
+        envvar=WINDOWS_ENV,
+        metavar="'DAYS HH:MM-HH:MM [ZONE]'",
+        help=f"{help_text}, e.g. 'Mon-Fri 06:00-18:00 Europe/Berlin' (repeatable; "
+        f"default: ${WINDOWS_ENV}, windows separated by ';').",
+    )
 
 
 output_option = click.option(
@@ -287,6 +302,20 @@ def inventory(
     show_default=True,
     help="Registry lookups at once.",
 )
+@click.option(
+    "--min-age",
+    type=params.DURATION,
+    metavar="DURATION",
+    help="Skip target digests pushed less than DURATION ago (90s, 30m, 2h, 7d).",
+)
+@click.option(
+    "--state",
+    "state_dir",
+    metavar="DIR",
+    help="Record when each digest was first seen (pushed) in DIR; smart plans count "
+    "--min-age from then.",
+)
+@window_option("Record deploy window(s) in the plan, and show whether it can be applied now")
 @output_option
 @markdown_option
 @click.option(
@@ -309,6 +338,9 @@ def plan_command(
     insecure: Sequence[str],
     trusted_realms: Sequence[str],
     parallel: int,
+    min_age: timedelta | None,
+    state_dir: str | None,
+    deploy_windows: Sequence[windows.Window],
     output: str | None,
     markdown_file: str | None,
     detailed_exitcode: bool,
@@ -318,7 +350,7 @@ def plan_command(
         raise UsageError("--smart plans from the registry: give no --event")
     if not smart and not event_files:
         raise UsageError("give at least one --event FILE, or --smart")
-    policy = planner.Policy(registry_aliases=dict(aliases))
+    policy = planner.Policy(registry_aliases=dict(aliases), min_age=min_age)
     _writable(output, markdown_file)
     _distinct_outputs({"-o": output, "--markdown": markdown_file}, [*event_files, inventory_file])
     key = signing.key_from_environment()
@@ -338,6 +370,8 @@ def plan_command(
             pool_size=parallel,
         ),
         parallel=parallel,
+        windows=deploy_windows,
+        state=state_dir,
     )
     outcome = jobs.make_plan(request, _now())
     result = outcome.plan
@@ -351,6 +385,8 @@ def plan_command(
     # stdout carries the plan, or (with -o FILE) the review text; never both
     to_file = output not in (None, documents.STDIN)
     summary = report.plan_text(result) if to_file else report.plan_summary(result) + "\n"
+    if result.policies.windows and not to_file:
+        summary += report.window_state(result) + "\n"
     echo(summary, nl=False, err=not to_file)
     if detailed_exitcode and result.has_changes:
         sys.exit(EXIT_CHANGES)
@@ -412,6 +448,12 @@ def show(plan_file: str, fmt: str, markdown_file: str | None) -> None:
     help="With --wait: services updated at once, in plan order  [default: 1]",
 )
 @timeout_option("the whole apply, --wait included")
+@window_option("Apply only inside a deploy window (as well as inside the plan's)")
+@click.option(
+    "--ignore-windows",
+    is_flag=True,
+    help="Apply outside the deploy windows (the report records it).",
+)
 @click.option("--report", "report_file", metavar="FILE", help="Write a JSON result per action.")
 @click.option("--junit", "junit_file", metavar="FILE", help="Write a JUnit XML report.")
 @markdown_option
@@ -425,6 +467,8 @@ def apply(
     on_failure: str | None,
     keep_going: bool | None,
     parallel: int | None,
+    deploy_windows: Sequence[windows.Window],
+    ignore_windows: bool,
     report_file: str | None,
     junit_file: str | None,
     markdown_file: str | None,
@@ -456,8 +500,13 @@ def apply(
         keep_going=bool(keep_going),
         parallel=parallel or 1,
     )
-    reports = _ApplyReports(plan_file, reviewed, report_file, junit_file, markdown_file)
+    ignored = _windows_ignored(reviewed, deploy_windows, ignore_windows)
+    reports = _ApplyReports(
+        plan_file, reviewed, report_file, junit_file, markdown_file, windows_ignored=ignored
+    )
     try:
+        # before anything is called, not even the services read
+        windows.enforce(reviewed.policies.windows, deploy_windows, _now(), ignore=ignore_windows)
         result = _run_apply(
             reviewed, addresses, environ, dry_run=dry_run, rollout=settings if wait else None
         )
@@ -531,6 +580,17 @@ def _progress_lines() -> applier.Progress:
     return show
 
 
+def _windows_ignored(reviewed: plan.Plan, given: Sequence[windows.Window], ignore: bool) -> bool:
+    """Whether --ignore-windows overrides a closed window now (said on stderr)."""
+    if not ignore:
+        return False
+    planned = windows.parse_all(reviewed.policies.windows)
+    state = windows.status_all([planned, given], _now())
+    if not state.open:
+        _note("--ignore-windows: applying " + windows.closed_message(planned, state, given))
+    return not state.open
+
+
 @dataclass(frozen=True)
 class _ApplyReports:
     plan_file: str
@@ -538,13 +598,18 @@ class _ApplyReports:
     report_file: str | None
     junit_file: str | None
     markdown_file: str | None = None
+    windows_ignored: bool = False
 
     def write(self, result: applier.ApplyResult) -> list[str]:
         """Write every report that can be; the problems of those that cannot."""
         renderers: list[tuple[str | None, Callable[[], str]]] = [
             (
                 self.report_file,
-                lambda: documents.dump_json(report.apply_report(result, self.plan_file)),
+                lambda: documents.dump_json(
+                    report.apply_report(
+                        result, self.plan_file, windows_ignored=self.windows_ignored
+                    )
+                ),
             ),
             (self.junit_file, lambda: report.apply_junit(result, self.reviewed, _now())),
             (self.markdown_file, lambda: report.apply_markdown(result)),

@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree
 
-from cdhelper import __version__, documents
+from cdhelper import __version__, documents, windows
 from cdhelper.applier import FAILURES, ActionResult, ApplyResult, Outcome, Status
 from cdhelper.events import PushEvent
-from cdhelper.plan import Action, Mode, Plan
-from cdhelper.reference import short_digest
+from cdhelper.plan import Action, Mode, Plan, Skip
+from cdhelper.reference import ImageRef, short_digest
 from cdhelper.values import Stats, format_time
 
 REPORT_FORMAT = "cdhelper-apply-report"
@@ -69,15 +69,18 @@ def plan_text(plan: Plan) -> str:
             f"  ~ {action.service}  {action.image}  "
             f"{short(action.current_digest)} -> {short(action.target_digest)}"
         )
+        if action.current_image:
+            lines.append(f"      TAG CHANGE: {tag_change(action)}")
         lines.append(f"      {_clean(action.reason)}")
         lines.append(f"      {_runs(action)}")
     if plan.skipped:
         lines.append("Skipped:")
     for skip in plan.skipped:
-        lines.append(f"  - {skip.service}  {skip.image}: {_clean(skip.reason)}")
+        lines.append(f"  - {skip.service}  {skip.image}: {_rule(skip)}{_clean(skip.reason)}")
     lines.extend(f"warning: {_clean(warning)}" for warning in plan.warnings)
     if not plan.actions:
         lines.append("No changes: nothing to redeploy.")
+    lines.extend(_clean(line) for line in policy_lines(plan))
     return "\n".join(lines) + "\n"
 
 
@@ -97,6 +100,38 @@ def _clean(text: str) -> str:
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in " ".join(text.split()))
 
 
+def tag_change(action: Action) -> str:
+    """``v1.4.2 -> v1.5.0`` for an action that changes the service's tag."""
+    old = ImageRef.parse(action.running_image).tag
+    return f"{old} -> {action.tag}"
+
+
+def _rule(skip: Skip) -> str:
+    return f"[{skip.rule.value}] " if skip.rule else ""
+
+
+def policy_lines(plan: Plan) -> list[str]:
+    """The plan's release policies, and whether it may be applied now (when planned)."""
+    policies = plan.policies
+    lines = []
+    if policies.min_age:
+        lines.append(f"Minimum age: {policies.min_age}")
+    if policies.windows:
+        lines.append("Deploy windows: " + "; ".join(policies.windows))
+        lines.append(window_state(plan))
+    return lines
+
+
+def window_state(plan: Plan) -> str:
+    policies = plan.policies
+    if policies.window_open:
+        return f"Can be applied now: yes (inside a window at {format_time(plan.created_at)})"
+    if policies.next_window is None:
+        return "Can be applied now: no; no window opens in the next two weeks"
+    shown = windows.describe(policies.next_window, windows.parse_all(policies.windows))
+    return f"Can be applied now: no; the next window opens {shown}"
+
+
 def plan_markdown(plan: Plan) -> str:
     cluster = f" · cluster `{plan.target.cluster}`" if plan.target.cluster else ""
     lines = [
@@ -114,7 +149,9 @@ def plan_markdown(plan: Plan) -> str:
         ]
         lines += [
             f"| {_cell(str(a.service))} | `{a.image}` | `{short(a.current_digest)}` | "
-            f"`{short(a.target_digest)}` | {_cell(a.reason)} |"
+            f"`{short(a.target_digest)}` | "
+            + (f"**tag {_cell(tag_change(a))}**; " if a.current_image else "")
+            + f"{_cell(a.reason)} |"
             for a in plan.actions
         ]
         lines += [
@@ -127,10 +164,21 @@ def plan_markdown(plan: Plan) -> str:
     else:
         lines.append("**No changes:** nothing to redeploy.")
     if plan.skipped:
-        lines += ["", "#### Skipped", "", "| Service | Image | Reason |", "| --- | --- | --- |"]
         lines += [
-            f"| {_cell(str(s.service))} | `{s.image}` | {_cell(s.reason)} |" for s in plan.skipped
+            "",
+            "#### Skipped",
+            "",
+            "| Service | Image | Rule | Reason |",
+            "| --- | --- | --- | --- |",
         ]
+        lines += [
+            f"| {_cell(str(s.service))} | `{s.image}` | {s.rule.value if s.rule else ''} | "
+            f"{_cell(s.reason)} |"
+            for s in plan.skipped
+        ]
+    if plan.policies:
+        lines += ["", "#### Release policies", ""]
+        lines += [f"- {_cell(line)}" for line in policy_lines(plan)]
     if plan.warnings:
         lines += ["", "#### Warnings", ""] + [f"- {_cell(w)}" for w in plan.warnings]
     if plan.events:
@@ -301,8 +349,11 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def apply_report(result: ApplyResult, plan_path: str) -> dict[str, Any]:
+def apply_report(
+    result: ApplyResult, plan_path: str, *, windows_ignored: bool = False
+) -> dict[str, Any]:
     """The JSON report (``schemas/apply-report.schema.json``); ``cdhelper revert`` reads it."""
+    ignored = {"windows_ignored": True} if windows_ignored else {}
     return {
         "format": REPORT_FORMAT,
         "format_version": REPORT_VERSION,
@@ -311,12 +362,16 @@ def apply_report(result: ApplyResult, plan_path: str) -> dict[str, Any]:
         "target": result.target.to_dict(),
         "status": result.status.value,
         "results": [_result(item) for item in result.results],
+        **ignored,
     }
 
 
 def _result(item: ActionResult) -> dict[str, Any]:
     after = item.after
+    # a tag change (semver): what it ran before, so that a revert goes back to that tag
+    before = {"current_image": item.action.current_image} if item.action.current_image else {}
     return {
+        **before,
         "service": item.action.service.to_dict(),
         "image": item.action.image,
         "spec_image": item.action.spec_image,

@@ -20,7 +20,7 @@ from cdhelper import documents
 from cdhelper.errors import ConfigError, InputError
 from cdhelper.inventory import Target
 from cdhelper.plan import Action, Mode, Plan, ServiceId, Skip
-from cdhelper.reference import short_digest
+from cdhelper.reference import ImageRef, short_digest
 
 _UNCHANGED = {
     "already-done": "the apply found it already on its target",
@@ -91,14 +91,40 @@ def _way_back(result: Mapping[str, Any], plan_path: str) -> Action | Skip:
         )
     if after["digest"] == before:
         return skip(f"not reverted: it runs {short_digest(before)} again already")
+    reason = f"revert: back to the digest it ran before the apply of {plan_path} ({outcome})"
+    return _back(service, result, after, before, reason)
+
+
+def _back(
+    service: ServiceId,
+    result: Mapping[str, Any],
+    after: Mapping[str, Any],
+    before: str,
+    reason: str,
+) -> Action:
+    """The action back to ``before``; after a tag change (semver), to the old tag too."""
+    old = ImageRef.parse(result["current_image"]) if result.get("current_image") else None
+    if old is None or old.tag is None:
+        return Action(
+            service=service,
+            image=result["image"],
+            spec_image=after["image"],
+            tag=result["tag"],
+            current_digest=after["digest"],
+            target_digest=before,
+            version=after["version"],
+            fingerprint=after["fingerprint"],
+            reason=reason,
+        )
     return Action(
         service=service,
-        image=result["image"],
-        spec_image=after["image"],
-        tag=result["tag"],
+        image=old.tagged,
+        spec_image=result["current_image"],
+        tag=old.tag,
         current_digest=after["digest"],
         target_digest=before,
         version=after["version"],
         fingerprint=after["fingerprint"],
-        reason=f"revert: back to the digest it ran before the apply of {plan_path} ({outcome})",
+        reason=reason.replace("to the digest", f"to tag {old.tag} and the digest", 1),
+        current_image=after["image"],
     )

@@ -334,3 +334,46 @@ def test_docker_py_failing_on_its_own_config_read_is_an_error(
     monkeypatch.setattr("docker.APIClient", broken)
     with pytest.raises(ConfigError, match="docker-py cannot read the Docker config: ValueError"):
         docker_engine._client(CredentialStore(), base_url="unix:///x.sock")
+
+
+def test_nodes_and_placement_for_the_platform_check() -> None:
+    from cdhelper.values import Node, Platform
+
+    raw_nodes = [
+        {
+            "ID": "n1",
+            "Spec": {"Role": "manager", "Availability": "active", "Labels": {"zone": "a"}},
+            "Description": {
+                "Hostname": "m1",
+                "Platform": {"Architecture": "x86_64", "OS": "linux"},
+                "Engine": {"Labels": {"gpu": "no"}},
+            },
+        },
+        {"ID": "n2", "Spec": {"Availability": "drain"}, "Description": {}},
+    ]
+
+    class Nodes(FakeClient):
+        def nodes(self) -> list[dict[str, Any]]:
+            return raw_nodes
+
+    engine = DockerEngine("unix:///x", Nodes(copy.deepcopy(SERVICE)))
+    assert engine.nodes() == (
+        Node(
+            "n1",
+            "m1",
+            "manager",
+            Platform("linux", "amd64"),
+            "active",
+            {"zone": "a"},
+            {"gpu": "no"},
+        ),
+        Node("n2", "", "", Platform("", ""), "drain"),
+    )
+    placed = copy.deepcopy(SERVICE)
+    placed["Spec"]["TaskTemplate"]["Placement"] = {
+        "Constraints": ["node.role==manager", 7],
+        "Platforms": [{"Architecture": "aarch64", "OS": "linux"}, "bad"],
+    }
+    [service] = docker_engine.from_docker([placed], "x").services
+    assert service.constraints == ("node.role==manager",)
+    assert service.platforms == (Platform("linux", "arm64"),)

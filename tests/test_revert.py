@@ -158,3 +158,28 @@ def test_revert_plans_are_signed_like_any_plan(tmp_path: Path) -> None:
     assert plan.load(str(out), b"a-long-random-key").signature is signing.Check.VALID
     same = CliRunner().invoke(cli, ["revert", str(path), "-o", str(path)])
     assert same.exit_code == 2 and "is also an input" in same.stderr
+
+
+def test_reverting_a_tag_change_goes_back_to_the_old_tag() -> None:
+    action = replace(
+        make_action("s", tag="v1.5.0", target=NEW, live=service("s", "r.io/app:v1.4.0", OLD)),
+        image="r.io/app:v1.5.0",
+        spec_image="r.io/app:v1.5.0",
+        current_image="r.io/app:v1.4.0",
+    )
+    left = service("s", "r.io/app:v1.5.0", NEW, sid="id-s", version=12, spec_extra="after")
+    result = ApplyResult(
+        TARGET, Status.APPLIED, (ActionResult(action, Outcome.REDEPLOYED, "m", 1.0, after=left),)
+    )
+    data = json.loads(documents.dump_json(report.apply_report(result, "plan.yaml")))
+    assert documents.schema_errors(data, "apply-report") == []
+    assert data["results"][0]["current_image"] == "r.io/app:v1.4.0"
+    [back] = revert.revert_plan(data, NOW).actions
+    assert (back.image, back.spec_image, back.tag, back.current_image, back.target_digest) == (
+        "r.io/app:v1.4.0",
+        "r.io/app:v1.4.0",
+        "v1.4.0",
+        "r.io/app:v1.5.0",
+        OLD,
+    )
+    assert back.reason.startswith("revert: back to tag v1.4.0 and the digest it ran before")

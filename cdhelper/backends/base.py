@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from cdhelper.inventory import Inventory, Service, Target
 from cdhelper.plan import Action
+from cdhelper.values import Node
 
 
 class Backend(Protocol):
@@ -85,6 +86,13 @@ class Rollouts(Protocol):
 @runtime_checkable
 class RolloutBackend(Backend, Rollouts, Protocol):
     """A backend that redeploys and watches: what ``apply --wait`` needs."""
+
+
+@runtime_checkable
+class NodeReader(Protocol):
+    """A backend that knows the Swarm's nodes and their platforms (the Docker Engine)."""
+
+    def nodes(self) -> tuple[Node, ...]: ...
 
 
 @dataclass(frozen=True)

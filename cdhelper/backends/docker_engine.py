@@ -19,13 +19,14 @@ import docker.errors
 import requests
 
 from cdhelper import deadline as deadlines
-from cdhelper import documents, http
+from cdhelper import documents, http, platforms
 from cdhelper.backends.base import BackendType, Observation, Task
 from cdhelper.credentials import CredentialStore
 from cdhelper.errors import ApiError, ConfigError, OutcomeUnknownError
 from cdhelper.inventory import STACK_LABEL, Inventory, Service, Target, fingerprint, service
 from cdhelper.plan import Action
 from cdhelper.reference import short_digest
+from cdhelper.values import Node
 
 HOST_ENV = "DOCKER_HOST"
 KIND = "docker"
@@ -116,6 +117,10 @@ class DockerEngine:
     def inventory(self) -> Inventory:
         raw = self._call(self._client.services)
         return parse_services(raw, f"{self._what}: GET /services", self.target)
+
+    def nodes(self) -> tuple[Node, ...]:
+        """The Swarm's nodes, with their platforms (``GET /nodes``), for the platform check."""
+        return tuple(_node(raw) for raw in self._call(self._client.nodes) or ())
 
     def service(self, service_id: str) -> Service | None:
         """One service as it is now (None: gone): re-read just before it is redeployed."""
@@ -313,6 +318,7 @@ def parse_services(data: Any, where: str, target: Target) -> Inventory:
             continue
         image, digest = split_image(container["Image"])
         labels = spec.get("Labels") or {}
+        placement = _placement(spec["TaskTemplate"].get("Placement"))
         services.append(
             service(
                 where,
@@ -326,9 +332,41 @@ def parse_services(data: Any, where: str, target: Target) -> Inventory:
                 version=raw["Version"]["Index"],
                 fingerprint=fingerprint(spec),
                 update_state=(raw.get("UpdateStatus") or {}).get("State"),
+                constraints=tuple(
+                    c for c in placement.get("Constraints") or () if isinstance(c, str)
+                ),
+                platforms=tuple(
+                    platforms.node_platform(str(p.get("OS", "")), str(p.get("Architecture", "")))
+                    for p in placement.get("Platforms") or ()
+                    if isinstance(p, dict)
+                ),
             )
         )
     return Inventory(target, tuple(services))
+
+
+def _placement(raw: Any) -> dict[str, list[Any]]:
+    """A spec's placement, as far as it is well formed (the schema does not check it)."""
+    if not isinstance(raw, dict):
+        return {}
+    return {key: raw[key] for key in ("Constraints", "Platforms") if isinstance(raw.get(key), list)}
+
+
+def _node(raw: Mapping[str, Any]) -> Node:
+    description = raw.get("Description") or {}
+    platform = description.get("Platform") or {}
+    spec = raw.get("Spec") or {}
+    return Node(
+        id=str(raw.get("ID", "")),
+        hostname=str(description.get("Hostname", "")),
+        role=str(spec.get("Role", "")),
+        platform=platforms.node_platform(
+            str(platform.get("OS", "")), str(platform.get("Architecture", ""))
+        ),
+        availability=str(spec.get("Availability", "active")),
+        labels=dict(spec.get("Labels") or {}),
+        engine_labels=dict((description.get("Engine") or {}).get("Labels") or {}),
+    )
 
 
 def is_service_list(data: Any) -> bool:

@@ -14,6 +14,7 @@ import tarfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 BUSYBOX = Path("/bin/busybox")
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
@@ -95,21 +96,23 @@ def image(
     *,
     cmd: tuple[str, ...] = ("/bin/sleep", "3600"),
     arch: str = "amd64",
+    created: str | None = None,
     healthcheck: tuple[str, ...] | None = None,
 ) -> Image:
-    """A runnable linux image whose digest depends on ``marker``.
+    """A runnable linux image whose digest depends on ``marker`` (and config ``created``).
 
     ``healthcheck``: a ``CMD`` the image's health check runs every second (one retry).
     """
     base, base_diff = _busybox_layer()
     raw = _tar([("marker", marker.encode(), None, 0o644)])
     top = Blob(gzip.compress(raw, mtime=0), LAYER_GZIP)
-    config = {
+    config: dict[str, Any] = {
         "architecture": arch,
         "os": "linux",
         "config": {"Cmd": list(cmd), "Env": ["PATH=/bin"], **_health(healthcheck)},
         "rootfs": {"type": "layers", "diff_ids": [base_diff, sha256(raw)]},
         "history": [{"created_by": "cdhelper tests"}, {"created_by": f"marker {marker}"}],
+        **({"created": created} if created else {}),
     }
     config_blob = Blob(json.dumps(config, sort_keys=True).encode(), CONFIG_V1)
     manifest = {
