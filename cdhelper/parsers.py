@@ -103,6 +103,9 @@ def check_tree(data: Any, where: str, what: str, base: str = "$") -> None:
 
     Iterative, so a deep tree cannot exhaust the stack here; whatever passes is at most
     :data:`MAX_DEPTH` deep, so the schema validator and every later walker are safe too.
+    The last container found plain is remembered: a document is checked when parsed and
+    again when validated (live answers are only validated), and the second walk of a
+    large inventory would cost as much as the first. cdhelper never changes a parsed tree.
     """
 
     def problems() -> Any:
@@ -118,13 +121,20 @@ def check_tree(data: Any, where: str, what: str, base: str = "$") -> None:
             elif isinstance(value, list):
                 stack.extend((item, (*path, i)) for i, item in reversed(list(enumerate(value))))
 
+    if _last_plain and _last_plain[0] is data:
+        return
     if _plain(data):
+        if isinstance(data, (dict, list)):
+            _last_plain[:] = [data]
         return
     found = bounded(problems(), str)
     if len(found) == 1:
         raise InputError(f"{where}: not valid {what}: {found[0]}")
     if found:
         raise InputError(f"{where}: not valid {what}", found)
+
+
+_last_plain: list[Any] = []  # the last container check_tree passed (held, so its id stays its)
 
 
 def _plain(data: Any) -> bool:
