@@ -119,7 +119,7 @@ if yaml.__with_libyaml__:
 # What libyaml and PyYAML read alike (tests compare them): printable ASCII, lines indented at
 # most 32 columns (so nesting stays shallow for libyaml's recursive C composer), flow
 # collections only empty, and no & or * (the C composer does not report anchors).
-_FAST_TEXT = re.compile(r"[^\x20-\x7e\n]|[&*]|^ {33}|\[(?!\])|\{(?!\})", re.MULTILINE)
+_FAST_TEXT = re.compile(r"[^\x20-\x7e\n]|[&*!%]|^ {33}|\[(?!\])|\{(?!\})", re.MULTILINE)
 
 
 def _fast_ok(text: str) -> bool:

@@ -13,6 +13,7 @@ import copy
 import json
 import os
 import random
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cdhelper import documents, fastschema, plan, sources, yamlfile
+from cdhelper import documents, fastschema, parsers, plan, sources, yamlfile
 from cdhelper.backends import load_inventory
 from cdhelper.errors import InputError
 from cdhelper.sources.base import Context
@@ -121,7 +122,8 @@ def mutated(draw: st.DrawFn) -> tuple[str, Any]:
         if isinstance(parent, dict) and draw(st.booleans()):
             del parent[path[-1]]
         else:
-            parent[path[-1]] = draw(st.sampled_from(ODD_VALUES) | st.text(max_size=8))
+            odd = draw(st.sampled_from(ODD_VALUES) | st.text(max_size=8))
+            parent[path[-1]] = copy.deepcopy(odd)  # never the shared list itself
     return schema, document
 
 
@@ -239,15 +241,9 @@ TRICKY = st.sampled_from(
 )  # fmt: skip
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | ASCII | TRICKY
 KEYS = st.from_regex(r"\A[a-z_]{1,20}\Z") | ASCII.filter(bool)
-TREES = st.dictionaries(
-    KEYS,
-    st.recursive(
-        SCALARS,
-        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4),
-        max_leaves=25,
-    ),
-    max_size=6,
-)
+NESTED = SCALARS | st.lists(SCALARS, max_size=4) | st.dictionaries(KEYS, SCALARS, max_size=4)
+VALUES = SCALARS | st.lists(NESTED, max_size=4) | st.dictionaries(KEYS, NESTED, max_size=4)
+TREES = st.dictionaries(KEYS, VALUES, max_size=6)
 PY_DUMP: dict[str, Any] = {
     "sort_keys": False,
     "default_flow_style": False,
@@ -307,3 +303,46 @@ def test_the_plan_loads_through_libyaml() -> None:
     assert yamlfile._fast_ok(_PLAN) is yaml.__with_libyaml__
     assert yamlfile._emits_alike(yamlfile.loads(_PLAN, "x")) is yaml.__with_libyaml__
     assert plan.loads(_PLAN, "x") == plan.loads(_PLAN.replace("\n", "\n# a comment\n", 1), "x")
+
+
+# JSON: what the parse rules out is not walked again; the result and message stay the same.
+
+FRAGMENTS = st.sampled_from(
+    ['"\\ud800"', '"\\udc00"', '"\\ud83d\\ude00"', "NaN", "-Infinity", "1e999", "9" * 4301,
+     '{"a": 1, "a": 2}', "[" * 70 + "]" * 70, '{"k": ' * 66 + "1" + "}" * 66, '"\\u0041"',
+     '"\u00e9"', "1.5", "[]", "{}", "null"]
+)  # fmt: skip
+
+
+@st.composite
+def json_texts(draw: st.DrawFn) -> str:
+    """A fixture's text with a value replaced by a hostile fragment, or random JSON."""
+    _, document = draw(st.sampled_from(DOCUMENTS))
+    text = json.dumps(document)
+    for _ in range(draw(st.integers(0, 2))):
+        values = [
+            m.start() for m in re.finditer(r'(?<=: )(?:"[^"\\]*"|-?\d+|null|true|false)', text)
+        ]
+        if not values:
+            break
+        at = draw(st.sampled_from(values))
+        end = re.compile(r'"[^"\\]*"|-?\d+|null|true|false').match(text, at)
+        assert end is not None
+        text = text[:at] + draw(FRAGMENTS) + text[end.end() :]
+    return text
+
+
+def _loaded(text: str) -> Any:
+    try:
+        return ("ok", parsers.loads_json(text, "x"))
+    except InputError as exc:
+        return ("error", str(exc))
+
+
+@PROFILE
+@given(text=json_texts() | st.lists(FRAGMENTS, max_size=3).map(lambda f: f"[{', '.join(f)}]"))
+def test_json_gives_the_same_tree_or_message_without_the_full_walk(text: str) -> None:
+    fast = _loaded(text)
+    with mock.patch.object(parsers, "_shallow", lambda data: False):
+        full = _loaded(text)
+    assert repr(fast) == repr(full)  # repr: the marks of a refused tree compare by identity
