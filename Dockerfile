@@ -12,7 +12,6 @@ FROM python:3.11-slim
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
  && useradd --create-home --uid 10001 cdhelper
-COPY pipelines/scripts /usr/local/share/cdhelper/pipelines/scripts
 USER cdhelper
 ENTRYPOINT ["cdhelper"]
 CMD ["--help"]

@@ -35,6 +35,11 @@ setup(
         "uvloop>=0.19; sys_platform != 'win32' and platform_python_implementation == 'CPython'",
         "starlette>=0.37",
         "prometheus-client>=0.20",
+        # semver ranges (cdhelper.policy=semver:RANGE): a maintained port of npm's semver,
+        # so ^1.4, ~1.4.2 and >=1.2 <2 (and npm's pre-release rule) mean what they mean there
+        "node-semver>=0.9.1",
+        # IANA zone data for deploy windows (zoneinfo) where the system has none
+        "tzdata>=2024.1",
     ],
     entry_points={"console_scripts": ["cdhelper = cdhelper.cli:main"]},
     classifiers=[

@@ -3,61 +3,53 @@
 The whole plan is refused when any planned service is gone or changed since the plan
 (unless it already runs the planned digest). A moved version index alone is Swarm's own
 bookkeeping: the spec fingerprint tells the two apart. Each service is checked once more
-right before it is redeployed. One failed redeploy does not stop the others; a redeploy
-whose request may have reached the backend without a clear answer is ``unknown``.
+right before it is redeployed. A redeploy whose request may have reached the backend
+without a clear answer is ``unknown``.
+
+Without ``--wait`` every redeploy is started and one failure does not stop the others.
+With it, :mod:`cdhelper.rollout` runs a health-gated rollout: each update watched until
+healthy, a failed one rolled back (or left), and nothing more started after a failure.
 """
 
 from __future__ import annotations
 
-import enum
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from cdhelper.backends.base import Backend, Waiter
-from cdhelper.errors import CdhelperError, OutcomeUnknownError
-from cdhelper.inventory import Inventory, Service, Target
+from cdhelper import rollout as rollouts
+from cdhelper.backends.base import Backend, RolloutBackend
+from cdhelper.errors import CdhelperError, ConfigError, OutcomeUnknownError
+from cdhelper.inventory import Inventory, Service
+from cdhelper.outcomes import (
+    CHECK_IT,
+    FAILURES,
+    TOUCHED,
+    ActionResult,
+    ApplyResult,
+    OnFailure,
+    Outcome,
+    Progress,
+    Rollout,
+    Status,
+    bug,
+)
 from cdhelper.plan import Action, Plan
+
+__all__ = [
+    "FAILURES",
+    "ActionResult",
+    "ApplyResult",
+    "OnFailure",
+    "Outcome",
+    "Progress",
+    "Rollout",
+    "Status",
+    "apply",
+    "check",
+    "not_started",
+]
 from cdhelper.reference import short_digest
-
-
-class Outcome(enum.Enum):
-    REDEPLOYED = "redeployed"
-    WOULD_REDEPLOY = "would-redeploy"
-    ALREADY_DONE = "already-done"
-    FAILED = "failed"
-    STALE = "stale"
-    NOT_APPLIED = "not-applied"
-    UNKNOWN = "unknown"  # the request may have reached the backend, no answer says so
-
-
-# Outcomes that make an apply fail (exit 1).
-FAILURES = frozenset({Outcome.FAILED, Outcome.STALE, Outcome.UNKNOWN})
-CHECK_IT = "check the service"
-
-
-class Status(enum.Enum):
-    APPLIED = "applied"
-    DRY_RUN = "dry-run"
-    REFUSED = "refused"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class ActionResult:
-    action: Action
-    outcome: Outcome
-    message: str
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    target: Target
-    status: Status
-    results: tuple[ActionResult, ...]
-
-    @property
-    def ok(self) -> bool:
-        return self.status in (Status.APPLIED, Status.DRY_RUN)
 
 
 def check(plan: Plan, live: Inventory) -> list[ActionResult]:
@@ -72,7 +64,7 @@ def _check_one(action: Action, service: Service | None) -> ActionResult:
     if action.target_digest is not None and service.digest == action.target_digest:
         done = f"already runs {short_digest(action.target_digest)}"
         return ActionResult(action, Outcome.ALREADY_DONE, done)
-    planned = _pinned(action.spec_image, action.current_digest)
+    planned = _pinned(action.running_image, action.current_digest)
     running = _pinned(service.image, service.digest)
     if planned != running:
         return ActionResult(
@@ -96,27 +88,35 @@ def apply(
     backend: Backend,
     *,
     dry_run: bool = False,
+    rollout: Rollout | None = None,
+    progress: Progress = lambda _service, _state: None,
     wait_until: float | None = None,
 ) -> ApplyResult:
-    """Check the whole plan, then redeploy; with ``wait_until`` (a ``time.monotonic()``
-    deadline), wait for each redeploy to converge.
+    """Check the whole plan, then redeploy; with ``rollout`` (``--wait``), a health-gated
+    rollout: in plan order, ``parallel`` at a time, each update watched until it is healthy
+    for the monitor period, a failed one handled as ``on_failure`` says.
 
     Once the plan passed its check, every action ends with an outcome, whatever the
-    backend does: nothing an action meets stops the others.
+    backend does: nothing an action meets costs another its outcome.
+
+    ``wait_until`` (a ``time.monotonic()`` deadline) is a rollout with the defaults, for
+    callers that know no more (the inbox's apply dispatcher), on a backend that can watch.
     """
+    if rollout is None and wait_until is not None and isinstance(backend, RolloutBackend):
+        rollout = Rollout(until=wait_until)
     checked = check(plan, backend.inventory())
     if any(result.outcome is Outcome.STALE for result in checked):
         return ApplyResult(backend.target, Status.REFUSED, tuple(_refused(checked)))
     if dry_run:
         return ApplyResult(backend.target, Status.DRY_RUN, tuple(checked))
-    results = [
-        _redeploy(backend, r.action) if r.outcome is Outcome.WOULD_REDEPLOY else r for r in checked
-    ]
-    if wait_until is not None and isinstance(backend, Waiter):
+    if rollout is None:
         results = [
-            _wait(backend, r.action, wait_until) if r.outcome is Outcome.REDEPLOYED else r
-            for r in results
+            _timed(r.action, backend) if r.outcome is Outcome.WOULD_REDEPLOY else r for r in checked
         ]
+    else:
+        if not isinstance(backend, RolloutBackend):
+            raise ConfigError("this backend cannot watch a rollout (--wait)")
+        results = rollouts.run(checked, backend, rollout, progress, _redeploy)
     failed = any(r.outcome in FAILURES for r in results)
     return ApplyResult(backend.target, Status.FAILED if failed else Status.APPLIED, tuple(results))
 
@@ -136,14 +136,12 @@ def _refused(checked: Sequence[ActionResult]) -> list[ActionResult]:
     ]
 
 
-def _wait(backend: Waiter, action: Action, deadline: float) -> ActionResult:
-    try:
-        message = backend.wait(action, deadline)
-    except CdhelperError as exc:
-        return ActionResult(action, Outcome.FAILED, str(exc))
-    except Exception as exc:  # a bug must not cost the other actions their outcome
-        return ActionResult(action, Outcome.FAILED, f"while waiting: {_bug(exc)}")
-    return ActionResult(action, Outcome.REDEPLOYED, message)
+def _timed(action: Action, backend: Backend) -> ActionResult:
+    """Redeploy one action; record how long it took and the service as it is afterwards."""
+    started = time.monotonic()
+    result = _redeploy(backend, action)
+    after = rollouts.reread(backend, result.action) if result.outcome in TOUCHED else None
+    return replace(result, seconds=time.monotonic() - started, after=after)
 
 
 def _redeploy(backend: Backend, action: Action) -> ActionResult:
@@ -163,7 +161,7 @@ def _recheck(backend: Backend, action: Action) -> ActionResult:
     except CdhelperError as exc:
         return ActionResult(action, Outcome.FAILED, f"not redeployed: cannot re-check it: {exc}")
     except Exception as exc:  # a bug must not cost the other actions their outcome
-        return ActionResult(action, Outcome.FAILED, f"not redeployed: {_bug(exc)}")
+        return ActionResult(action, Outcome.FAILED, f"not redeployed: {bug(exc)}")
     if recheck.outcome is Outcome.STALE:
         return replace(recheck, message=f"{recheck.message} (just before its redeploy)")
     return recheck
@@ -178,11 +176,6 @@ def _send(backend: Backend, action: Action) -> ActionResult:
         return ActionResult(action, Outcome.FAILED, str(exc))
     except Exception as exc:  # after sending, or before? We cannot tell: unknown
         return ActionResult(
-            action, Outcome.UNKNOWN, f"{_bug(exc)}; the request may have been sent: {CHECK_IT}"
+            action, Outcome.UNKNOWN, f"{bug(exc)}; the request may have been sent: {CHECK_IT}"
         )
     return ActionResult(action, Outcome.REDEPLOYED, message)
-
-
-def _bug(exc: Exception) -> str:
-    text = " ".join(str(exc).split())[:200]
-    return f"unexpected {type(exc).__name__}{': ' + text if text else ''} (a bug in cdhelper)"

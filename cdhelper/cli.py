@@ -12,9 +12,10 @@ import contextlib
 import functools
 import os
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -32,8 +33,10 @@ from cdhelper import (
     plan,
     planner,
     report,
+    revert,
     signing,
     sources,
+    windows,
 )
 from cdhelper.backends.swarmpit import ALLOW_HTTP_ENV
 from cdhelper.credentials import CredentialStore
@@ -51,6 +54,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 DEFAULT_TIMEOUT = 300.0
+DEFAULT_MONITOR = 10.0
+WINDOWS_ENV = "CDHELPER_WINDOWS"
 
 
 class CdhelperGroup(click.Group):
@@ -144,8 +149,28 @@ def timeout_option(scope: str) -> Callable[[F], F]:
     return decorate
 
 
+def window_option(help_text: str) -> Callable[[F], F]:
+    return click.option(
+        "--window",
+        "deploy_windows",
+        type=params.WINDOW,
+        multiple=True,
+        envvar=WINDOWS_ENV,
+        metavar="'DAYS HH:MM-HH:MM [ZONE]'",
+        help=f"{help_text}, e.g. 'Mon-Fri 06:00-18:00 Europe/Berlin' (repeatable; "
+        f"default: ${WINDOWS_ENV}, windows separated by ';').",
+    )
+
+
 output_option = click.option(
     "-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
+)
+
+markdown_option = click.option(
+    "--markdown",
+    "markdown_file",
+    metavar="FILE",
+    help="Write a Markdown summary (for CI: a job page, $GITHUB_STEP_SUMMARY).",
 )
 
 
@@ -277,7 +302,22 @@ def inventory(
     show_default=True,
     help="Registry lookups at once.",
 )
+@click.option(
+    "--min-age",
+    type=params.DURATION,
+    metavar="DURATION",
+    help="Skip target digests pushed less than DURATION ago (90s, 30m, 2h, 7d).",
+)
+@click.option(
+    "--state",
+    "state_dir",
+    metavar="DIR",
+    help="Record when each digest was first seen (pushed) in DIR; smart plans count "
+    "--min-age from then.",
+)
+@window_option("Record deploy window(s) in the plan, and show whether it can be applied now")
 @output_option
+@markdown_option
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -298,7 +338,11 @@ def plan_command(
     insecure: Sequence[str],
     trusted_realms: Sequence[str],
     parallel: int,
+    min_age: timedelta | None,
+    state_dir: str | None,
+    deploy_windows: Sequence[windows.Window],
     output: str | None,
+    markdown_file: str | None,
     detailed_exitcode: bool,
 ) -> None:
     """Write a redeploy plan: for the services a push moved, or (--smart) all that are behind."""
@@ -306,9 +350,9 @@ def plan_command(
         raise UsageError("--smart plans from the registry: give no --event")
     if not smart and not event_files:
         raise UsageError("give at least one --event FILE, or --smart")
-    policy = planner.Policy(registry_aliases=dict(aliases))
-    _writable(output)
-    _distinct_outputs({"-o": output}, [*event_files, inventory_file])
+    policy = planner.Policy(registry_aliases=dict(aliases), min_age=min_age)
+    _writable(output, markdown_file)
+    _distinct_outputs({"-o": output, "--markdown": markdown_file}, [*event_files, inventory_file])
     key = signing.key_from_environment()
     # bad payloads fail before anything is called
     pushes = sources.load_events(event_files, source_name, registry_host).events
@@ -326,10 +370,14 @@ def plan_command(
             pool_size=parallel,
         ),
         parallel=parallel,
+        windows=deploy_windows,
+        state=state_dir,
     )
     outcome = jobs.make_plan(request, _now())
     result = outcome.plan
     emit(plan.dumps(result, key), output)
+    if markdown_file:
+        emit(report.plan_markdown(result), markdown_file)
     for warning in result.warnings:
         echo(f"warning: {warning}", err=True)
     if outcome.registry is not None:
@@ -337,6 +385,8 @@ def plan_command(
     # stdout carries the plan, or (with -o FILE) the review text; never both
     to_file = output not in (None, documents.STDIN)
     summary = report.plan_text(result) if to_file else report.plan_summary(result) + "\n"
+    if result.policies.windows and not to_file:
+        summary += report.window_state(result) + "\n"
     echo(summary, nl=False, err=not to_file)
     if detailed_exitcode and result.has_changes:
         sys.exit(EXIT_CHANGES)
@@ -351,11 +401,16 @@ def plan_command(
     default="text",
     show_default=True,
 )
-def show(plan_file: str, fmt: str) -> None:
+@markdown_option
+def show(plan_file: str, fmt: str, markdown_file: str | None) -> None:
     """Show a plan for review."""
+    _writable(markdown_file)
+    _distinct_outputs({"--markdown": markdown_file}, [plan_file])
     key = signing.key_from_environment()
     shown = plan.load(plan_file, key)
     echo(report.render_plan(shown, report.Format(fmt)), nl=False)
+    if markdown_file:
+        emit(report.plan_markdown(shown), markdown_file)
     if key is not None or shown.signature is not signing.Check.UNSIGNED:
         bad = shown.signature in (signing.Check.INVALID, signing.Check.UNSIGNED)
         echo(f"{'warning: ' if bad else ''}signature: {shown.signature.value}", err=True)
@@ -368,32 +423,93 @@ def show(plan_file: str, fmt: str) -> None:
 @click.option(
     "--wait",
     is_flag=True,
-    help="Docker Engine: wait until each update completed and its tasks run the new digest.",
+    help="Roll out health-gated: wait until each update completed and its new tasks ran "
+    "healthy for --monitor seconds; handle a failure as --on-failure says.",
+)
+@click.option(
+    "--monitor",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help=f"With --wait: how long the new tasks must keep running  [default: {DEFAULT_MONITOR:g}]",
+)
+@click.option(
+    "--on-failure",
+    type=click.Choice([o.value for o in applier.OnFailure]),
+    help="With --wait: roll a failed update back, or leave it as Swarm left it and stop "
+    "(pause) or go on (continue)  [default: rollback]",
+)
+@click.option(
+    "--keep-going", is_flag=True, default=None, help="With --wait: go on after a failure."
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, 64),
+    metavar="N",
+    help="With --wait: services updated at once, in plan order  [default: 1]",
 )
 @timeout_option("the whole apply, --wait included")
+@window_option("Apply only inside a deploy window (as well as inside the plan's)")
+@click.option(
+    "--ignore-windows",
+    is_flag=True,
+    help="Apply outside the deploy windows (the report records it).",
+)
 @click.option("--report", "report_file", metavar="FILE", help="Write a JSON result per action.")
 @click.option("--junit", "junit_file", metavar="FILE", help="Write a JUnit XML report.")
+@markdown_option
 def apply(
     plan_file: str,
     addresses: backends.Addresses,
     environ: Mapping[str, str],
     dry_run: bool,
     wait: bool,
+    monitor: float | None,
+    on_failure: str | None,
+    keep_going: bool | None,
+    parallel: int | None,
+    deploy_windows: Sequence[windows.Window],
+    ignore_windows: bool,
     report_file: str | None,
     junit_file: str | None,
+    markdown_file: str | None,
 ) -> None:
     """Apply exactly the actions of a reviewed plan; refuse it if it went stale."""
-    _writable(report_file, junit_file)
-    _distinct_outputs({"--report": report_file, "--junit": junit_file}, [plan_file])
+    rollout_options = {
+        "--monitor": monitor,
+        "--on-failure": on_failure,
+        "--keep-going": keep_going,
+        "--parallel": parallel,
+    }
+    given = [name for name, value in rollout_options.items() if value is not None]
+    if given and not wait:
+        raise UsageError(f"{', '.join(given)} only apply with --wait")
+    _writable(report_file, junit_file, markdown_file)
+    _distinct_outputs(
+        {"--report": report_file, "--junit": junit_file, "--markdown": markdown_file},
+        [plan_file],
+    )
     key = signing.key_from_environment()
     reviewed = plan.load(plan_file, key)
     plan.require_signature(reviewed, documents.display_name(plan_file), key)
     if wait and not backends.by_kind(reviewed.target.kind).can_wait:
         waiters = " or ".join(b.noun for b in backends.BACKENDS if b.can_wait)
         raise UsageError(f"--wait needs a plan for {waiters} target")
-    reports = _ApplyReports(plan_file, reviewed, report_file, junit_file)
+    settings = _RolloutSettings(
+        monitor=DEFAULT_MONITOR if monitor is None else monitor,
+        on_failure=applier.OnFailure(on_failure or applier.OnFailure.ROLLBACK.value),
+        keep_going=bool(keep_going),
+        parallel=parallel or 1,
+    )
+    ignored = _windows_ignored(reviewed, deploy_windows, ignore_windows)
+    reports = _ApplyReports(
+        plan_file, reviewed, report_file, junit_file, markdown_file, windows_ignored=ignored
+    )
     try:
-        result = _run_apply(reviewed, addresses, environ, dry_run=dry_run, wait=wait)
+        # before anything is called, not even the services read
+        windows.enforce(reviewed.policies.windows, deploy_windows, _now(), ignore=ignore_windows)
+        result = _run_apply(
+            reviewed, addresses, environ, dry_run=dry_run, rollout=settings if wait else None
+        )
     except CdhelperError as exc:
         # Nothing was touched (each action's own faults end in its outcome): CI still gets
         # both reports, every action failed with the reason.
@@ -408,13 +524,21 @@ def apply(
         sys.exit(EXIT_ERROR)
 
 
+@dataclass(frozen=True)
+class _RolloutSettings:
+    monitor: float
+    on_failure: applier.OnFailure
+    keep_going: bool
+    parallel: int
+
+
 def _run_apply(
     reviewed: plan.Plan,
     addresses: backends.Addresses,
     environ: Mapping[str, str],
     *,
     dry_run: bool,
-    wait: bool,
+    rollout: _RolloutSettings | None,
 ) -> applier.ApplyResult:
     kind = backends.by_kind(reviewed.target.kind)
     backend = backends.apply_backend(reviewed.target, addresses, environ)
@@ -424,10 +548,47 @@ def _run_apply(
             "which may be newer than the plan's target digest"
         )
     limit = deadline.current()
-    wait_until = limit.at if wait and limit else None
+    options = None
+    if rollout is not None:
+        options = applier.Rollout(
+            until=limit.at if limit else float("inf"),
+            monitor=rollout.monitor,
+            on_failure=rollout.on_failure,
+            keep_going=rollout.keep_going,
+            parallel=rollout.parallel,
+        )
     exclusive = contextlib.nullcontext() if dry_run else lock.hold(backend.target, on_wait=_note)
     with exclusive:
-        return applier.apply(reviewed, backend, dry_run=dry_run, wait_until=wait_until)
+        return applier.apply(
+            reviewed, backend, dry_run=dry_run, rollout=options, progress=_progress_lines()
+        )
+
+
+def _progress_lines() -> applier.Progress:
+    """On a terminal, one line on stderr each time a service's state changes."""
+    if not sys.stderr.isatty():
+        return lambda _service, _state: None
+    last: dict[str, str] = {}
+    guard = threading.Lock()
+
+    def show(service: plan.ServiceId, state: str) -> None:
+        with guard:
+            if last.get(service.id) != state:
+                last[service.id] = state
+                echo(f"  {service}: {state}", err=True)
+
+    return show
+
+
+def _windows_ignored(reviewed: plan.Plan, given: Sequence[windows.Window], ignore: bool) -> bool:
+    """Whether --ignore-windows overrides a closed window now (said on stderr)."""
+    if not ignore:
+        return False
+    planned = windows.parse_all(reviewed.policies.windows)
+    state = windows.status_all([planned, given], _now())
+    if not state.open:
+        _note("--ignore-windows: applying " + windows.closed_message(planned, state, given))
+    return not state.open
 
 
 @dataclass(frozen=True)
@@ -436,15 +597,22 @@ class _ApplyReports:
     reviewed: plan.Plan
     report_file: str | None
     junit_file: str | None
+    markdown_file: str | None = None
+    windows_ignored: bool = False
 
     def write(self, result: applier.ApplyResult) -> list[str]:
         """Write every report that can be; the problems of those that cannot."""
         renderers: list[tuple[str | None, Callable[[], str]]] = [
             (
                 self.report_file,
-                lambda: documents.dump_json(report.apply_report(result, self.plan_file)),
+                lambda: documents.dump_json(
+                    report.apply_report(
+                        result, self.plan_file, windows_ignored=self.windows_ignored
+                    )
+                ),
             ),
             (self.junit_file, lambda: report.apply_junit(result, self.reviewed, _now())),
+            (self.markdown_file, lambda: report.apply_markdown(result)),
         ]
         problems = []
         for path, render in renderers:
@@ -460,6 +628,22 @@ class _ApplyReports:
 
 def _note(message: str) -> None:
     echo(f"note: {message}", err=True)
+
+
+@cli.command("revert")
+@click.argument("report_file", metavar="REPORT")
+@output_option
+def revert_command(report_file: str, output: str | None) -> None:
+    """Plan the way back: every service an apply moved, to the digest it ran before."""
+    _writable(output)
+    _distinct_outputs({"-o": output}, [report_file])
+    key = signing.key_from_environment()  # signed like any plan, with the same key
+    result = revert.revert_plan(revert.load_report(report_file), _now())
+    emit(plan.dumps(result, key), output)
+    # stdout carries the plan, or (with -o FILE) the review text; never both
+    to_file = output not in (None, documents.STDIN)
+    summary = report.plan_text(result) if to_file else report.plan_summary(result) + "\n"
+    echo(summary, nl=False, err=not to_file)
 
 
 @cli.command()

@@ -8,6 +8,7 @@ the body an error quotes), and again when they are printed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from cdhelper.redact import redact
 
@@ -67,3 +68,12 @@ class DeadlineError(CdhelperError):
     Not an :class:`ApiError`: code that turns one peer's failure into a warning (a registry
     that is down) must not turn "out of time" into a warning and carry on.
     """
+
+
+class OutsideWindowError(CdhelperError):
+    """``apply`` outside every deploy window: nothing was called; the message says when the
+    next window opens. The inbox waits until then instead of counting it as a failure."""
+
+    def __init__(self, message: str, next_open: datetime | None) -> None:
+        super().__init__(message)
+        self.next_open = next_open

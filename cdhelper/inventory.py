@@ -18,7 +18,7 @@ from typing import Any
 from cdhelper import __version__, documents
 from cdhelper.errors import InputError
 from cdhelper.reference import ImageRef, ReferenceError
-from cdhelper.values import format_time
+from cdhelper.values import Platform, format_time
 
 SNAPSHOT_FORMAT = "cdhelper-inventory"
 SNAPSHOT_VERSION = 1
@@ -59,6 +59,10 @@ class Service:
     version: int
     fingerprint: str
     update_state: str | None = None
+    # Where Swarm may place its tasks (Docker Engine only; not in snapshots): placement
+    # constraints as written, and the platforms the spec lists.
+    constraints: tuple[str, ...] = field(default=(), compare=False)
+    platforms: tuple[Platform, ...] = field(default=(), compare=False)
     ref: ImageRef = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:

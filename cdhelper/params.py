@@ -6,13 +6,15 @@ parsing code of their own.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from cdhelper import filters, planner
+from cdhelper import filters, planner, windows
 from cdhelper.reference import is_valid_host, normalise_registry
 from cdhelper.registry_auth import trusted_realm
+from cdhelper.values import parse_duration
 
 if TYPE_CHECKING:  # click >= 8.3 makes ParamType generic; older releases are not subscriptable
     _ParamType = click.ParamType[Any]
@@ -71,7 +73,42 @@ class RealmType(_ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class DurationType(_ParamType):
+    """``90s``, ``30m``, ``2h``, ``7d`` as a timedelta."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return timedelta(seconds=parse_duration(str(value)))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class WindowType(_ParamType):
+    """A deploy window, ``DAYS HH:MM-HH:MM [ZONE]``; ``;`` separates several in
+    ``CDHELPER_WINDOWS`` (a window has spaces, which pipeline argument strings split on)."""
+
+    name = "window"
+    envvar_list_splitter = ";"
+
+    def split_envvar_value(self, rv: str) -> Any:
+        return tuple(part.strip() for part in rv.split(";") if part.strip())
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, windows.Window):
+            return value
+        try:
+            return windows.Window.parse(str(value))
+        except windows.WindowError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 FILTER = FilterType()
 ALIAS = AliasType()
 HOST = HostType()
 REALM = RealmType()
+DURATION = DurationType()
+WINDOW = WindowType()

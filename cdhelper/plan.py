@@ -20,6 +20,7 @@ from cdhelper.events import PushEvent
 from cdhelper.inventory import Target
 from cdhelper.reference import ImageRef, ReferenceError
 from cdhelper.values import format_time, parse_time, shown
+from cdhelper.windows import Window
 
 PLAN_FORMAT = "cdhelper-plan"
 PLAN_VERSION = 1
@@ -28,6 +29,7 @@ PLAN_VERSION = 1
 class Mode(enum.Enum):
     WEBHOOK = "webhook"
     SMART = "smart"
+    REVERT = "revert"  # made by `cdhelper revert` from an apply's report
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,17 @@ class Action:
     fingerprint: str
     reason: str
     events: tuple[int, ...] = ()
+    # The spec image the service runs now, when the action changes its tag (a semver
+    # policy): ``spec_image`` then carries the new tag.
+    current_image: str | None = None
+
+    @property
+    def running_image(self) -> str:
+        """The spec image (without digest) the service ran when planned."""
+        return self.current_image or self.spec_image
 
     def to_dict(self) -> dict[str, Any]:
+        tag_change = {"current_image": self.current_image} if self.current_image else {}
         return {
             "service": self.service.to_dict(),
             "image": self.image,
@@ -69,6 +80,7 @@ class Action:
             "fingerprint": self.fingerprint,
             "reason": self.reason,
             "events": list(self.events),
+            **tag_change,
         }
 
     @classmethod
@@ -84,23 +96,77 @@ class Action:
             fingerprint=data["fingerprint"],
             reason=data["reason"],
             events=tuple(data["events"]),
+            current_image=data.get("current_image"),
         )
+
+
+class Rule(enum.Enum):
+    """The release policy that skipped a service (a Skip without one: the basic matching)."""
+
+    MIN_AGE = "min-age"
+    SEMVER = "semver"
+    PLATFORM = "platform"
 
 
 @dataclass(frozen=True)
 class Skip:
-    """A service that matched but will not be touched, and why."""
+    """A service that matched but will not be touched, and why (and which policy said so)."""
 
     service: ServiceId
     image: str
     reason: str
+    rule: Rule | None = None
+    eligible_at: datetime | None = None  # min-age: when the target becomes old enough
 
     def to_dict(self) -> dict[str, Any]:
-        return {"service": self.service.to_dict(), "image": self.image, "reason": self.reason}
+        data: dict[str, Any] = {
+            "service": self.service.to_dict(),
+            "image": self.image,
+            "reason": self.reason,
+        }
+        if self.rule is not None:
+            data["rule"] = self.rule.value
+        if self.eligible_at is not None:
+            data["eligible_at"] = format_time(self.eligible_at)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Skip:
-        return cls(ServiceId(**data["service"]), data["image"], data["reason"])
+        rule = Rule(data["rule"]) if data.get("rule") else None
+        eligible = parse_time(data["eligible_at"]) if data.get("eligible_at") else None
+        return cls(ServiceId(**data["service"]), data["image"], data["reason"], rule, eligible)
+
+
+@dataclass(frozen=True)
+class Policies:
+    """The release policies a plan was made under, and whether it may be applied now."""
+
+    min_age: str | None = None  # as given: 7d
+    windows: tuple[str, ...] = ()  # as given: Mon-Fri 06:00-18:00 Europe/Berlin
+    window_open: bool = True  # at planning time
+    next_window: datetime | None = None  # when closed at planning time
+
+    def __bool__(self) -> bool:
+        return self.min_age is not None or bool(self.windows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "min_age": self.min_age,
+            "windows": list(self.windows),
+            "window_open": self.window_open,
+            "next_window": format_time(self.next_window),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Policies:
+        for text in data["windows"]:
+            Window.parse(text)  # a WindowError (ValueError) makes the plan invalid
+        return cls(
+            min_age=data["min_age"],
+            windows=tuple(data["windows"]),
+            window_open=data["window_open"],
+            next_window=parse_time(data["next_window"]) if data["next_window"] else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -113,6 +179,7 @@ class Plan:
     warnings: tuple[str, ...]
     created_at: datetime
     cdhelper_version: str = __version__
+    policies: Policies = Policies()
     # what the signature of a loaded plan says (a plan being made is not signed yet)
     signature: signing.Check = field(default=signing.Check.UNSIGNED, compare=False)
 
@@ -132,6 +199,7 @@ class Plan:
             "actions": [a.to_dict() for a in self.actions],
             "skipped": [s.to_dict() for s in self.skipped],
             "warnings": list(self.warnings),
+            **({"policies": self.policies.to_dict()} if self.policies else {}),
         }
 
     @classmethod
@@ -145,6 +213,7 @@ class Plan:
             warnings=tuple(data["warnings"]),
             created_at=parse_time(data["created_at"]),
             cdhelper_version=data["cdhelper_version"],
+            policies=Policies.from_dict(data["policies"]) if "policies" in data else Policies(),
         )
 
 
@@ -250,6 +319,23 @@ def _action_problems(path: str, action: Mapping[str, Any]) -> Iterator[str]:
         yield (
             f"{path}.spec_image: names {shown(spec.tagged)}, "
             f"but {path}.image is {shown(image.tagged)}"
+        )
+
+    if "current_image" in action:
+        yield from _tag_change_problems(path, action["current_image"], image)
+
+
+def _tag_change_problems(path: str, text: str, image: ImageRef | str) -> Iterator[str]:
+    """A semver action changes the tag, never the repository, and pins no digest there."""
+    current = _parse(text)
+    if isinstance(current, str):
+        yield f"{path}.current_image: {current}"
+    elif current.digest is not None or current.tag is None:
+        yield f"{path}.current_image: expected a tagged image without digest"
+    elif not isinstance(image, str) and current.name != image.name:
+        yield (
+            f"{path}.current_image: names {shown(current.name)}, "
+            f"but {path}.image is {shown(image.name)} (a tag change keeps the repository)"
         )
 
 

@@ -10,17 +10,22 @@ how it authenticates (see :mod:`cdhelper.registry_auth`).
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from cdhelper import cleartext, http
 from cdhelper.credentials import CredentialStore
 from cdhelper.errors import ApiError
+from cdhelper.events import INDEX_MEDIA_TYPES
 from cdhelper.reference import DOCKER_HUB, DOCKER_HUB_API, ImageRef
 from cdhelper.registry_auth import NO_AUTH, Challenge, RegistryAuth, parse_challenge
-from cdhelper.values import Lookup, Stats
+from cdhelper.values import Lookup, Platform, Stats, TagList, parse_time
 
 MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -29,6 +34,8 @@ MANIFEST_TYPES = (
     "application/vnd.oci.image.index.v1+json",
 )
 ACCEPT = ", ".join(MANIFEST_TYPES)
+MAX_TAG_PAGES = 1000  # a registry that keeps sending "next" links is cut off here
+TAGS_PAGE_SIZE = 1000  # asked for with ?n= (the CNCF registry 2.8 ignores it)
 
 
 def is_loopback(registry: str) -> bool:
@@ -55,6 +62,8 @@ class RegistryClient:
         self._timeouts = timeouts
         self._retry = retry
         self.stats = Stats()
+        self._manifests: dict[tuple[str, str, str], tuple[str, Any]] = {}
+        self._manifests_lock = threading.Lock()
         self._auth = RegistryAuth(
             credentials or CredentialStore(),
             self._session,
@@ -137,9 +146,112 @@ class RegistryClient:
         self._check(response, ref)
         return "sha256:" + hashlib.sha256(response.content).hexdigest()
 
-    def _send(self, method: str, url: str, ref: ImageRef) -> requests.Response:
-        self.stats.count("manifest_heads" if method == "HEAD" else "manifest_gets")
-        headers = {"Accept": ACCEPT, **self._auth.header(ref.registry, ref.repository)}
+    def list_tags(self, refs: Iterable[ImageRef], parallel: int = 8) -> dict[ImageRef, TagList]:
+        """Every tag of each repository (``GET /v2/<name>/tags/list``, following ``Link``
+        pagination): one listing per repository; errors become a TagList, never raised."""
+        unique = sorted({ImageRef(r.registry, r.repository, None) for r in refs})
+        results: dict[ImageRef, TagList] = {}
+        ready: list[ImageRef] = []
+        for registry in sorted({ref.registry for ref in unique}):
+            group = [ref for ref in unique if ref.registry == registry]
+            try:
+                self.prepare(registry, [ref.repository for ref in group])
+            except ApiError as exc:
+                results.update((ref, TagList(error=exc.message)) for ref in group)
+                continue
+            ready.extend(group)
+        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+            results.update(zip(ready, pool.map(self._tag_list, ready), strict=True))
+        return results
+
+    def _tag_list(self, ref: ImageRef) -> TagList:
+        try:
+            return TagList(tuple(self.tags(ref)))
+        except ApiError as exc:
+            return TagList(error=exc.message)
+
+    def tags(self, ref: ImageRef) -> list[str]:
+        """The repository's tags, page after page as long as the registry links a next one."""
+        base = self.base_url(ref.registry)
+        url = f"{base}/v2/{ref.repository}/tags/list?n={TAGS_PAGE_SIZE}"
+        found: list[str] = []
+        for _ in range(MAX_TAG_PAGES):
+            response = self._send("GET", url, ref, counter="tag_lists", accept="application/json")
+            if response.status_code == 404:
+                raise ApiError(f"registry {ref.registry}: no repository {ref.repository}")
+            self._check(response, ref)
+            found.extend(_tag_page(response, ref))
+            following = response.links.get("next", {}).get("url")
+            if not following:
+                return found
+            url = urljoin(url, following)
+            if urlsplit(url)[:2] != urlsplit(base)[:2]:
+                raise ApiError(
+                    f"registry {ref.registry}: the tag list links another origin: refused"
+                )
+        raise ApiError(f"registry {ref.registry}: more than {MAX_TAG_PAGES} pages of tags")
+
+    def index_platforms(self, ref: ImageRef) -> tuple[Platform, ...] | None:
+        """The platforms of the index ``ref.digest`` names; None when it is one manifest.
+
+        Attestation entries (platform ``unknown/unknown``) are not platforms.
+        """
+        media_type, manifest = self.manifest(ref)
+        if media_type not in INDEX_MEDIA_TYPES:
+            return None
+        return tuple(_platform(entry) for entry in _runnable(manifest))
+
+    def created(self, ref: ImageRef) -> datetime | None:
+        """The image config's ``created`` of ``ref.digest`` (for an index: of its
+        linux/amd64 image, else its first). Blob reads are not Docker Hub pulls."""
+        media_type, manifest = self.manifest(ref)
+        if media_type in INDEX_MEDIA_TYPES:
+            entries = _runnable(manifest)
+            if not entries:
+                return None
+            amd64 = [e for e in entries if str(_platform(e)) == "linux/amd64"]
+            child = ImageRef(ref.registry, ref.repository, None, (amd64 or entries)[0]["digest"])
+            media_type, manifest = self.manifest(child)
+        config = manifest.get("config") if isinstance(manifest, dict) else None
+        if not isinstance(config, dict) or not isinstance(config.get("digest"), str):
+            return None
+        url = f"{self.base_url(ref.registry)}/v2/{ref.repository}/blobs/{config['digest']}"
+        response = self._send("GET", url, ref, counter="blob_gets", accept="*/*")
+        self._check(response, ref)
+        created = _json(response, ref).get("created")
+        try:
+            return parse_time(created) if isinstance(created, str) else None
+        except ValueError:
+            return None
+
+    def manifest(self, ref: ImageRef) -> tuple[str, Any]:
+        """The manifest ``ref.digest`` names (media type, parsed JSON), read once per plan."""
+        assert ref.digest is not None
+        key = (ref.registry, ref.repository, ref.digest)
+        with self._manifests_lock:
+            if key in self._manifests:
+                return self._manifests[key]
+        url = f"{self.base_url(ref.registry)}/v2/{ref.repository}/manifests/{ref.digest}"
+        response = self._send("GET", url, ref)
+        self._check(response, ref)
+        data = _json(response, ref)
+        media_type = str(data.get("mediaType") or response.headers.get("Content-Type", ""))
+        with self._manifests_lock:
+            self._manifests[key] = (media_type.split(";", maxsplit=1)[0].strip(), data)
+        return self._manifests[key]
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        ref: ImageRef,
+        *,
+        counter: str | None = None,
+        accept: str = ACCEPT,
+    ) -> requests.Response:
+        counter = counter or ("manifest_heads" if method == "HEAD" else "manifest_gets")
+        self.stats.count(counter)
+        headers = {"Accept": accept, **self._auth.header(ref.registry, ref.repository)}
         response = self._request(method, url, ref.registry, headers)
         if response.status_code == 401 and "Authorization" not in headers:
             # Not pinged first (or the registry changed its mind): learn, retry once.
@@ -148,7 +260,7 @@ class RegistryClient:
                 self._auth.learn(ref.registry, challenge)
                 headers.update(self._auth.header(ref.registry, ref.repository))
                 if "Authorization" in headers:
-                    self.stats.count("manifest_heads" if method == "HEAD" else "manifest_gets")
+                    self.stats.count(counter)
                     response = self._request(method, url, ref.registry, headers)
         remaining = response.headers.get("ratelimit-remaining")
         if remaining:
@@ -173,3 +285,42 @@ class RegistryClient:
         if response.status_code in (401, 403):
             raise self._auth.refused(ref.registry, response.status_code, ref.repository)
         http.check(response, f"registry {ref.registry}")
+
+
+def _json(response: requests.Response, ref: ImageRef) -> dict[str, Any]:
+    try:
+        data = http.json_body(response)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ApiError(f"registry {ref.registry}: {ref.repository}: not a JSON object")
+    return data
+
+
+def _tag_page(response: requests.Response, ref: ImageRef) -> list[str]:
+    tags = _json(response, ref).get("tags") or []
+    if not isinstance(tags, list):
+        raise ApiError(f"registry {ref.registry}: {ref.repository}: tags is not a list")
+    return [tag for tag in tags if isinstance(tag, str)]
+
+
+def _runnable(index: Any) -> list[dict[str, Any]]:
+    """An index's image entries, without attestations (platform unknown/unknown)."""
+    entries = index.get("manifests") if isinstance(index, dict) else None
+    return [
+        entry
+        for entry in entries or []
+        if isinstance(entry, dict)
+        and isinstance(entry.get("digest"), str)
+        and isinstance(entry.get("platform"), dict)
+        and entry["platform"].get("os", "unknown") != "unknown"
+    ]
+
+
+def _platform(entry: Mapping[str, Any]) -> Platform:
+    platform = entry["platform"]
+    return Platform(
+        str(platform.get("os", "")),
+        str(platform.get("architecture", "")),
+        platform.get("variant") or None,
+    )

@@ -9,15 +9,15 @@ from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree
 
-from cdhelper import __version__, documents
-from cdhelper.applier import FAILURES, ApplyResult, Outcome, Status
+from cdhelper import __version__, documents, windows
+from cdhelper.applier import FAILURES, ActionResult, ApplyResult, Outcome, Status
 from cdhelper.events import PushEvent
-from cdhelper.plan import Action, Mode, Plan
-from cdhelper.reference import short_digest
+from cdhelper.plan import Action, Mode, Plan, Skip
+from cdhelper.reference import ImageRef, short_digest
 from cdhelper.values import Stats, format_time
 
 REPORT_FORMAT = "cdhelper-apply-report"
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: digests before and after, time, task errors, the state left
 
 
 class Format(enum.Enum):
@@ -69,15 +69,18 @@ def plan_text(plan: Plan) -> str:
             f"  ~ {action.service}  {action.image}  "
             f"{short(action.current_digest)} -> {short(action.target_digest)}"
         )
+        if action.current_image:
+            lines.append(f"      TAG CHANGE: {tag_change(action)}")
         lines.append(f"      {_clean(action.reason)}")
         lines.append(f"      {_runs(action)}")
     if plan.skipped:
         lines.append("Skipped:")
     for skip in plan.skipped:
-        lines.append(f"  - {skip.service}  {skip.image}: {_clean(skip.reason)}")
+        lines.append(f"  - {skip.service}  {skip.image}: {_rule(skip)}{_clean(skip.reason)}")
     lines.extend(f"warning: {_clean(warning)}" for warning in plan.warnings)
     if not plan.actions:
         lines.append("No changes: nothing to redeploy.")
+    lines.extend(_clean(line) for line in policy_lines(plan))
     return "\n".join(lines) + "\n"
 
 
@@ -97,6 +100,38 @@ def _clean(text: str) -> str:
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in " ".join(text.split()))
 
 
+def tag_change(action: Action) -> str:
+    """``v1.4.2 -> v1.5.0`` for an action that changes the service's tag."""
+    old = ImageRef.parse(action.running_image).tag
+    return f"{old} -> {action.tag}"
+
+
+def _rule(skip: Skip) -> str:
+    return f"[{skip.rule.value}] " if skip.rule else ""
+
+
+def policy_lines(plan: Plan) -> list[str]:
+    """The plan's release policies, and whether it may be applied now (when planned)."""
+    policies = plan.policies
+    lines = []
+    if policies.min_age:
+        lines.append(f"Minimum age: {policies.min_age}")
+    if policies.windows:
+        lines.append("Deploy windows: " + "; ".join(policies.windows))
+        lines.append(window_state(plan))
+    return lines
+
+
+def window_state(plan: Plan) -> str:
+    policies = plan.policies
+    if policies.window_open:
+        return f"Can be applied now: yes (inside a window at {format_time(plan.created_at)})"
+    if policies.next_window is None:
+        return "Can be applied now: no; no window opens in the next two weeks"
+    shown = windows.describe(policies.next_window, windows.parse_all(policies.windows))
+    return f"Can be applied now: no; the next window opens {shown}"
+
+
 def plan_markdown(plan: Plan) -> str:
     cluster = f" · cluster `{plan.target.cluster}`" if plan.target.cluster else ""
     lines = [
@@ -114,7 +149,9 @@ def plan_markdown(plan: Plan) -> str:
         ]
         lines += [
             f"| {_cell(str(a.service))} | `{a.image}` | `{short(a.current_digest)}` | "
-            f"`{short(a.target_digest)}` | {_cell(a.reason)} |"
+            f"`{short(a.target_digest)}` | "
+            + (f"**tag {_cell(tag_change(a))}**; " if a.current_image else "")
+            + f"{_cell(a.reason)} |"
             for a in plan.actions
         ]
         lines += [
@@ -127,10 +164,21 @@ def plan_markdown(plan: Plan) -> str:
     else:
         lines.append("**No changes:** nothing to redeploy.")
     if plan.skipped:
-        lines += ["", "#### Skipped", "", "| Service | Image | Reason |", "| --- | --- | --- |"]
         lines += [
-            f"| {_cell(str(s.service))} | `{s.image}` | {_cell(s.reason)} |" for s in plan.skipped
+            "",
+            "#### Skipped",
+            "",
+            "| Service | Image | Rule | Reason |",
+            "| --- | --- | --- | --- |",
         ]
+        lines += [
+            f"| {_cell(str(s.service))} | `{s.image}` | {s.rule.value if s.rule else ''} | "
+            f"{_cell(s.reason)} |"
+            for s in plan.skipped
+        ]
+    if plan.policies:
+        lines += ["", "#### Release policies", ""]
+        lines += [f"- {_cell(line)}" for line in policy_lines(plan)]
     if plan.warnings:
         lines += ["", "#### Warnings", ""] + [f"- {_cell(w)}" for w in plan.warnings]
     if plan.events:
@@ -166,23 +214,68 @@ def apply_text(result: ApplyResult) -> str:
     else:
         lines.append(f"Applied to {result.target.describe()}.")
     for item in result.results:
-        lines.append(f"  {item.outcome.value:<15} {item.action.service}: {_one_line(item.message)}")
+        ran = f" [{_digests(item)}, {item.seconds:.1f} s]" if item.watched else ""
+        lines.append(
+            f"  {item.outcome.value:<15} {item.action.service}{ran}: {_one_line(item.message)}"
+        )
+    lines.append(summary_line(result))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(result: ApplyResult) -> str:
     counts = Counter(item.outcome for item in result.results)
-    lines.append(
-        "Summary: " + ", ".join(f"{counts[o]} {o.value}" for o in Outcome if counts[o])
-        if counts
-        else "Summary: nothing to do"
-    )
+    if not counts:
+        return "Summary: nothing to do"
+    return "Summary: " + ", ".join(f"{counts[o]} {o.value}" for o in Outcome if counts[o])
+
+
+def _digests(item: ActionResult) -> str:
+    after = item.digest_after
+    return f"{short(item.digest_before)} -> {short(after) if after else 'unknown'}"
+
+
+def apply_markdown(result: ApplyResult) -> str:
+    """A summary of an apply for a CI job page (``$GITHUB_STEP_SUMMARY``)."""
+    title = {
+        Status.APPLIED: "applied",
+        Status.DRY_RUN: "dry run",
+        Status.REFUSED: "plan refused (the services changed since it was made; nothing changed)",
+        Status.FAILED: "failed",
+    }[result.status]
+    lines = [
+        f"### cdhelper apply: {title}",
+        "",
+        f"Target: {result.target.kind} `{result.target.url or 'inventory file'}` · "
+        + summary_line(result).removeprefix("Summary: "),
+        "",
+    ]
+    if result.results:
+        lines += [
+            "| Service | Outcome | Before | After | Time | Details |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+    for item in result.results:
+        icon = "❌" if item.outcome in FAILURES else "✅"
+        seconds = f"{item.seconds:.1f} s" if item.seconds is not None else ""
+        details = _one_line(item.message)
+        if item.task_errors:
+            details += " · task errors: " + "; ".join(item.task_errors)
+        lines.append(
+            f"| {_cell(str(item.action.service))} | {icon} {item.outcome.value} | "
+            f"`{short(item.digest_before)}` | `{short(item.digest_after)}` | {seconds} | "
+            f"{_cell(details)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def unwritten_reports(result: ApplyResult, problems: Sequence[str]) -> str:
     """Why the apply exits 1 although it ran: a report file could not be written."""
     counts = Counter(item.outcome for item in result.results)
-    done = counts[Outcome.REDEPLOYED]
-    if done or counts[Outcome.UNKNOWN]:
-        what = f"redeploys were done ({done} redeployed"
-        what += f", {counts[Outcome.UNKNOWN]} unknown)" if counts[Outcome.UNKNOWN] else ")"
+    touched = (Outcome.ROLLED_BACK, Outcome.UNKNOWN)
+    if counts[Outcome.REDEPLOYED] or any(counts[o] for o in touched):
+        parts = [f"{counts[Outcome.REDEPLOYED]} redeployed"]
+        parts += [f"{counts[o]} {o.value}" for o in touched if counts[o]]
+        what = f"redeploys were done ({', '.join(parts)})"
     else:
         what = "the apply ran (nothing was redeployed)"
     reports = "a report" if len(problems) == 1 else "the reports"
@@ -208,11 +301,16 @@ def apply_junit(result: ApplyResult, plan: Plan, now: datetime) -> str:
         case = ElementTree.SubElement(
             suite, "testcase", classname=classname, name=str(item.action.service)
         )
+        if item.seconds is not None:
+            case.set("time", f"{item.seconds:.3f}")
         if item.outcome in FAILURES:
             failure = ElementTree.SubElement(
                 case, "failure", type=item.outcome.value, message=_one_line(item.message)
             )
-            failure.text = item.message
+            failure.text = "\n".join(
+                [item.message, f"digest: {_digests(item)}"]
+                + [f"task error: {error}" for error in item.task_errors]
+            )
         elif item.outcome is Outcome.NOT_APPLIED:
             ElementTree.SubElement(case, "skipped", message=item.message)
         else:
@@ -251,7 +349,11 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def apply_report(result: ApplyResult, plan_path: str) -> dict[str, Any]:
+def apply_report(
+    result: ApplyResult, plan_path: str, *, windows_ignored: bool = False
+) -> dict[str, Any]:
+    """The JSON report (``schemas/apply-report.schema.json``); ``cdhelper revert`` reads it."""
+    ignored = {"windows_ignored": True} if windows_ignored else {}
     return {
         "format": REPORT_FORMAT,
         "format_version": REPORT_VERSION,
@@ -259,14 +361,34 @@ def apply_report(result: ApplyResult, plan_path: str) -> dict[str, Any]:
         "plan": plan_path,
         "target": result.target.to_dict(),
         "status": result.status.value,
-        "results": [
-            {
-                "service": item.action.service.to_dict(),
-                "image": item.action.image,
-                "target_digest": item.action.target_digest,
-                "outcome": item.outcome.value,
-                "message": item.message,
-            }
-            for item in result.results
-        ],
+        "results": [_result(item) for item in result.results],
+        **ignored,
+    }
+
+
+def _result(item: ActionResult) -> dict[str, Any]:
+    after = item.after
+    # a tag change (semver): what it ran before, so that a revert goes back to that tag
+    before = {"current_image": item.action.current_image} if item.action.current_image else {}
+    return {
+        **before,
+        "service": item.action.service.to_dict(),
+        "image": item.action.image,
+        "spec_image": item.action.spec_image,
+        "tag": item.action.tag,
+        "target_digest": item.action.target_digest,
+        "outcome": item.outcome.value,
+        "message": item.message,
+        "digest_before": item.digest_before,
+        "digest_after": item.digest_after,
+        "seconds": None if item.seconds is None else round(item.seconds, 3),
+        "task_errors": list(item.task_errors),
+        "after": None
+        if after is None
+        else {
+            "image": after.image,
+            "digest": after.digest,
+            "version": after.version,
+            "fingerprint": after.fingerprint,
+        },
     }

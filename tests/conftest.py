@@ -55,6 +55,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "DOCKER_HOST",
         "CDHELPER_PLAN_KEY",
         "CDHELPER_ALLOW_HTTP",
+        "CDHELPER_WINDOWS",
     ):
         monkeypatch.delenv(name, raising=False)
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -213,7 +214,8 @@ def test_inventory_snapshot_then_plan_then_apply(
     result = runner.invoke(cli, ["apply", str(plan_file), "--report", str(report)])
     assert result.exit_code == 0, result.output
     assert posts(swarmpit) == ["/api/services/k3q9z1/redeploy"]
-    assert swarmpit.request_history[-1].qs == {"tag": ["int"]}  # requests-mock lower-cases qs
+    [redeploy] = [r for r in swarmpit.request_history if r.method == "POST"]
+    assert redeploy.qs == {"tag": ["int"]}  # requests-mock lower-cases qs
     assert (
         "redeployed      int_cd-helper (k3q9z1): redeploy of tag INT accepted (HTTP 202)"
         in result.stdout
@@ -453,11 +455,16 @@ def test_smart_usage_errors(runner: CliRunner, args: list[str], message: str) ->
     assert message in result.stderr
 
 
-def test_wait_needs_a_docker_plan(runner: CliRunner, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "option",
+    [["--monitor", "2"], ["--on-failure", "pause"], ["--keep-going"], ["--parallel", "2"]],
+    ids=["monitor", "on-failure", "keep-going", "parallel"],
+)
+def test_rollout_options_need_wait(runner: CliRunner, tmp_path: Path, option: list[str]) -> None:
     plan_file = _plan(runner, tmp_path)
-    result = runner.invoke(cli, ["apply", str(plan_file), "--wait", "--swarmpit-url", SP])
+    result = runner.invoke(cli, ["apply", str(plan_file), *option, "--swarmpit-url", SP])
     assert result.exit_code == 2
-    assert "--wait needs a plan for a Docker Engine target" in result.stderr
+    assert f"{option[0]} only apply with --wait" in result.stderr
 
 
 def test_docker_host_must_be_a_url(runner: CliRunner) -> None:
@@ -543,3 +550,67 @@ def test_unwritable_outputs_fail_before_any_call(
     assert result.exit_code == 1
     assert "cannot write:" in result.stderr
     assert swarmpit.call_count == 0
+
+
+def test_apply_wait_through_swarmpit_writes_every_report(
+    runner: CliRunner, tmp_path: Path, swarmpit: requests_mock.Mocker
+) -> None:
+    """Swarmpit can --wait now: its service and tasks are polled until healthy."""
+
+    def tasks(request: Any, context: Any) -> Any:
+        sid = request.path.split("/")[3]
+        [service] = [s for s in swarmpit_services() if s["id"].lower() == sid]
+        on = service["repository"]
+        return [{"id": "t1", "state": "running", "desiredState": "running", "repository": on}]
+
+    swarmpit.get(re.compile(f"{SP}/api/services/[^/]+/tasks$"), json=tasks)
+    plan_file = _plan(runner, tmp_path)
+    report_file, markdown = tmp_path / "report.json", tmp_path / "apply.md"
+    result = runner.invoke(
+        cli,
+        [
+            "apply",
+            str(plan_file),
+            "--swarmpit-url",
+            SP,
+            "--wait",
+            "--monitor",
+            "0",
+            "--on-failure",
+            "pause",
+            "--parallel",
+            "2",
+            "--report",
+            str(report_file),
+            "--markdown",
+            str(markdown),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert posts(swarmpit) == ["/api/services/k3q9z1/redeploy"]
+    [item] = json.loads(report_file.read_text())["results"]
+    assert item["outcome"] == "redeployed" and item["message"].startswith("healthy for 0 s")
+    assert markdown.read_text().startswith("### cdhelper apply: applied\n")
+
+
+def swarmpit_services() -> list[dict[str, Any]]:
+    return list(json.loads(Path(SWARMPIT).read_text()))
+
+
+def test_progress_lines_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    from cdhelper import cli as cli_module
+    from cdhelper.plan import ServiceId
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    show = cli_module._progress_lines()
+    web = ServiceId("s1", "web")
+    for state in ["redeploying", "updating", "updating", "redeployed"]:
+        show(web, state)
+    assert capsys.readouterr().err.splitlines() == [
+        "  web (s1): redeploying",
+        "  web (s1): updating",
+        "  web (s1): redeployed",
+    ]
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    cli_module._progress_lines()(web, "quiet")
+    assert capsys.readouterr().err == ""

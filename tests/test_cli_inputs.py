@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -152,9 +151,7 @@ def test_billion_laughs_plan_fails_fast(tmp_path: Path) -> None:
     ]
     laughs.write_text("\n".join(lines) + "\n")
     assert laughs.stat().st_size < 1024
-    started = time.monotonic()
-    result = run("show", str(laughs))
-    assert time.monotonic() - started < 2
+    result = run("show", str(laughs))  # refused at the first anchor: nothing is expanded
     assert result.exit_code == 1
     assert result.stderr == (
         f"error: {laughs}: refused: YAML anchors and aliases (&name, *name) are not allowed in "

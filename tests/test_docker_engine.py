@@ -16,6 +16,7 @@ import requests
 
 from cdhelper import deadline as deadlines
 from cdhelper.backends import docker_engine
+from cdhelper.backends.base import Observation, Task
 from cdhelper.backends.docker_engine import DockerEngine, check_host, connect
 from cdhelper.credentials import CredentialStore
 from cdhelper.errors import ApiError, ConfigError, DeadlineError, OutcomeUnknownError
@@ -41,6 +42,12 @@ class FakeClient:
     update_errors: list[Exception] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     bump_on_inspect: bool = False
+    task_list: list[dict[str, Any]] = field(default_factory=list)
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    credstore_env: Any = None
+    _auth_configs: Any = field(
+        default_factory=lambda: docker.auth.AuthConfig({"auths": {"other.io": {"auth": ""}}})
+    )
 
     def inspect_swarm(self) -> dict[str, str]:
         return {"ID": "cluster-1"}
@@ -59,7 +66,20 @@ class FakeClient:
         self.updates.append({"id": sid, "version": version, **spec})
 
     def tasks(self, filters: dict[str, str]) -> list[dict[str, Any]]:
-        return []
+        return list(self.task_list)
+
+    # what rollback() uses of docker-py's lower level, as docker-py names it
+    def _url(self, path: str, *args: str) -> str:
+        return path.format(*args)
+
+    def _post_json(self, url: str, **kwargs: Any) -> requests.Response:
+        if self.update_errors:
+            raise self.update_errors.pop(0)
+        self.posts.append({"url": url, **kwargs})
+        return requests.Response()
+
+    def _raise_for_status(self, response: requests.Response) -> None:
+        pass
 
 
 def action_for(service: dict[str, Any]) -> Any:
@@ -131,12 +151,79 @@ def test_no_target_digest_is_refused() -> None:
         engine.redeploy(make_action("x", target=None))
 
 
-def test_wait_times_out_with_the_state() -> None:
+def test_observe_reads_the_update_status_and_every_task() -> None:
     service = copy.deepcopy(SERVICE)
-    service["UpdateStatus"] = {"State": "updating"}
-    engine = DockerEngine("unix:///x.sock", client=FakeClient(service))
-    with pytest.raises(ApiError, match=r"timed out waiting for the update \(state updating, 0/0"):
-        engine.wait(action_for(SERVICE), deadline=0)
+    service["UpdateStatus"] = {"State": "paused", "Message": "update paused", "StartedAt": "t0"}
+    task = {
+        "ID": "t1",
+        "DesiredState": "shutdown",
+        "Spec": {"ContainerSpec": {"Image": f"127.0.0.1:5000/app:v1@{NEW}"}},
+        "Status": {"State": "failed", "Err": "task: non-zero exit (3)"},
+    }
+    engine = DockerEngine("unix:///x.sock", client=FakeClient(service, task_list=[task, {}]))
+    seen = engine.observe(SERVICE["ID"])
+    assert seen == Observation(
+        digest=SERVICE["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].partition("@")[2],
+        update_state="paused",
+        update_message="update paused",
+        update_started="t0",
+        tasks=(
+            Task("t1", "failed", "shutdown", NEW, "task: non-zero exit (3)"),
+            Task("", "", "", None, None),
+        ),
+    )
+
+
+def test_observe_a_service_that_is_gone() -> None:
+    client = FakeClient(copy.deepcopy(SERVICE))
+
+    def gone(_: str) -> None:
+        response = requests.Response()
+        response.status_code = 404
+        raise docker.errors.NotFound("404", response, explanation="no such service")
+
+    client.inspect_service = gone  # type: ignore[assignment,method-assign]
+    assert DockerEngine("unix:///x.sock", client=client).observe("x") is None
+
+
+def with_previous() -> dict[str, Any]:
+    service: dict[str, Any] = copy.deepcopy(SERVICE)
+    service["PreviousSpec"] = copy.deepcopy(SERVICE["Spec"])
+    service["PreviousSpec"]["TaskTemplate"]["ContainerSpec"]["Image"] = (
+        f"127.0.0.1:5000/app:v1@{NEW}"
+    )
+    return service
+
+
+def test_rollback_asks_swarm_for_the_previous_spec() -> None:
+    client = FakeClient(with_previous(), update_errors=[out_of_sequence()])
+    engine = DockerEngine("unix:///x.sock", client=client)
+    assert engine.rollback(action_for(SERVICE)) == "rollback to sha256:222222222222 started"
+    [post] = client.posts  # the first try was out of sequence: re-inspected, sent again
+    assert post["url"] == f"/services/{SERVICE['ID']}/update"
+    assert post["params"] == {"version": SERVICE["Version"]["Index"], "rollback": "previous"}
+    assert post["data"] == SERVICE["Spec"]  # as docker service rollback sends it
+
+
+def test_rollback_without_a_previous_spec_is_refused() -> None:
+    engine = DockerEngine("unix:///x.sock", client=FakeClient(copy.deepcopy(SERVICE)))
+    with pytest.raises(ApiError, match="Swarm holds no previous spec to roll back to"):
+        engine.rollback(action_for(SERVICE))
+
+
+def test_rollback_errors_are_named() -> None:
+    response = requests.Response()
+    response.status_code = 400
+    error = docker.errors.APIError("400", response, explanation="does not have a previous spec")
+    client = FakeClient(with_previous(), update_errors=[error])
+    with pytest.raises(ApiError, match="rollback of web .* failed: does not have a previous spec"):
+        DockerEngine("unix:///x.sock", client=client).rollback(action_for(SERVICE))
+    client = FakeClient(with_previous(), update_errors=[requests.ConnectionError("refused")])
+    with pytest.raises(ApiError, match="rollback of web .*: refused"):
+        DockerEngine("unix:///x.sock", client=client).rollback(action_for(SERVICE))
+    client = FakeClient(with_previous(), update_errors=[out_of_sequence()] * 9)
+    with pytest.raises(ApiError, match="the version kept moving .*: not rolled back"):
+        DockerEngine("unix:///x.sock", client=client).rollback(action_for(SERVICE))
 
 
 def test_not_a_swarm_manager() -> None:
@@ -247,3 +334,46 @@ def test_docker_py_failing_on_its_own_config_read_is_an_error(
     monkeypatch.setattr("docker.APIClient", broken)
     with pytest.raises(ConfigError, match="docker-py cannot read the Docker config: ValueError"):
         docker_engine._client(CredentialStore(), base_url="unix:///x.sock")
+
+
+def test_nodes_and_placement_for_the_platform_check() -> None:
+    from cdhelper.values import Node, Platform
+
+    raw_nodes = [
+        {
+            "ID": "n1",
+            "Spec": {"Role": "manager", "Availability": "active", "Labels": {"zone": "a"}},
+            "Description": {
+                "Hostname": "m1",
+                "Platform": {"Architecture": "x86_64", "OS": "linux"},
+                "Engine": {"Labels": {"gpu": "no"}},
+            },
+        },
+        {"ID": "n2", "Spec": {"Availability": "drain"}, "Description": {}},
+    ]
+
+    class Nodes(FakeClient):
+        def nodes(self) -> list[dict[str, Any]]:
+            return raw_nodes
+
+    engine = DockerEngine("unix:///x", Nodes(copy.deepcopy(SERVICE)))
+    assert engine.nodes() == (
+        Node(
+            "n1",
+            "m1",
+            "manager",
+            Platform("linux", "amd64"),
+            "active",
+            {"zone": "a"},
+            {"gpu": "no"},
+        ),
+        Node("n2", "", "", Platform("", ""), "drain"),
+    )
+    placed = copy.deepcopy(SERVICE)
+    placed["Spec"]["TaskTemplate"]["Placement"] = {
+        "Constraints": ["node.role==manager", 7],
+        "Platforms": [{"Architecture": "aarch64", "OS": "linux"}, "bad"],
+    }
+    [service] = docker_engine.from_docker([placed], "x").services
+    assert service.constraints == ("node.role==manager",)
+    assert service.platforms == (Platform("linux", "arm64"),)

@@ -76,7 +76,10 @@ def test_plan_holds_the_documented_fields() -> None:
             lambda d: d["actions"][0].update(target_digest="latest"),
             "$.actions[0].target_digest: 'latest' does not match",
         ),
-        (lambda d: d.update(mode="yolo"), '$.mode: expected one of "webhook", "smart", got "yolo"'),
+        (
+            lambda d: d.update(mode="yolo"),
+            '$.mode: expected one of "webhook", "smart", "revert", got "yolo"',
+        ),
         (
             lambda d: d["target"].update(token="s3cret"),
             "$.target: Additional properties are not allowed ('token' was unexpected)",

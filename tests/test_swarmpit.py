@@ -8,6 +8,7 @@ import requests
 import requests_mock
 
 from cdhelper import redact
+from cdhelper.backends.base import Observation, Task
 from cdhelper.backends.swarmpit import BACKEND, Swarmpit, normalise_url, token_from_env
 from cdhelper.errors import ApiError, ConfigError, InputError
 
@@ -171,3 +172,73 @@ def test_after_a_401_the_token_is_not_sent_again(requests_mock: requests_mock.Mo
     with pytest.raises(ApiError, match="not tried"):
         swarmpit.inventory()
     assert requests_mock.call_count == 1  # nothing more was sent, with the token or without
+
+
+SERVICE = {
+    "id": "s1",
+    "repository": {"image": "r.io/app:v1", "imageDigest": digest("2")},
+    "status": {"update": "updating", "message": "update in progress"},
+}
+TASKS = [
+    {
+        "id": "t1",
+        "state": "failed",
+        "desiredState": "shutdown",
+        "repository": {"image": "r.io/app:v1", "imageDigest": digest("2")},
+        "status": {"error": "task: non-zero exit (3)"},
+    },
+    {"id": "t2", "state": "running", "desiredState": "running", "repository": None},
+]
+
+
+def test_observe_reads_the_service_and_its_tasks(requests_mock: requests_mock.Mocker) -> None:
+    requests_mock.get(f"{BASE}/api/services/s1", json=SERVICE)
+    requests_mock.get(f"{BASE}/api/services/s1/tasks", json=[*TASKS, "junk"])
+    seen = Swarmpit(BASE, "tok").observe("s1")
+    assert seen == Observation(
+        digest=digest("2"),
+        update_state="updating",
+        update_message="update in progress",
+        tasks=(
+            Task("t1", "failed", "shutdown", digest("2"), "task: non-zero exit (3)"),
+            Task("t2", "running", "running", None, None),
+        ),
+    )
+
+
+def test_observe_a_service_that_is_gone(requests_mock: requests_mock.Mocker) -> None:
+    requests_mock.get(f"{BASE}/api/services/s1", status_code=404, json={"error": "not found"})
+    assert Swarmpit(BASE, "tok").observe("s1") is None
+
+
+def test_observe_refuses_answers_of_another_shape(requests_mock: requests_mock.Mocker) -> None:
+    requests_mock.get(f"{BASE}/api/services/s1", json=SERVICE)
+    requests_mock.get(f"{BASE}/api/services/s1/tasks", json={"tasks": []})
+    with pytest.raises(InputError, match="not a Swarmpit service and its tasks"):
+        Swarmpit(BASE, "tok").observe("s1")
+
+
+def test_rollback_posts_to_swarmpits_rollback_route(requests_mock: requests_mock.Mocker) -> None:
+    requests_mock.get(f"{BASE}/api/services/s1", json=SERVICE)
+    requests_mock.post(f"{BASE}/api/services/s1/rollback", status_code=202)
+    message = Swarmpit(BASE, "tok").rollback(make_action("s1"))
+    assert message == "rollback accepted (HTTP 202)"
+    assert requests_mock.request_history[-1].headers["Authorization"] == "Bearer tok"
+    requests_mock.post(f"{BASE}/api/services/s1/rollback", status_code=500, text="no spec")
+    with pytest.raises(ApiError, match="HTTP 500"):
+        Swarmpit(BASE, "tok").rollback(make_action("s1"))
+
+
+def test_swarmpit_can_wait() -> None:
+    assert BACKEND.can_wait
+
+
+def test_rollback_refused_when_swarmpit_says_there_is_no_previous_spec(
+    requests_mock: requests_mock.Mocker,
+) -> None:
+    requests_mock.get(
+        f"{BASE}/api/services/s1", json={**SERVICE, "deployment": {"rollbackAllowed": False}}
+    )
+    with pytest.raises(ApiError, match=r"no previous spec .*rollbackAllowed is false"):
+        Swarmpit(BASE, "tok").rollback(make_action("s1"))
+    assert not any(r.method == "POST" for r in requests_mock.request_history)

@@ -15,7 +15,14 @@ from typing import Any
 
 from cdhelper import documents
 from cdhelper.backends import docker_engine, swarmpit
-from cdhelper.backends.base import Backend, BackendType, Waiter
+from cdhelper.backends.base import (
+    Backend,
+    BackendType,
+    NodeReader,
+    Observation,
+    Rollouts,
+    Task,
+)
 from cdhelper.errors import ConfigError, InputError, UsageError
 from cdhelper.inventory import Inventory, Target, from_snapshot
 
@@ -24,7 +31,16 @@ BACKENDS: tuple[BackendType, ...] = (
     docker_engine.BACKEND,
 )
 
-__all__ = ["BACKENDS", "Backend", "BackendType", "Source", "Waiter"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "BackendType",
+    "NodeReader",
+    "Observation",
+    "Rollouts",
+    "Source",
+    "Task",
+]
 
 # What each backend's option was given: {kind: address or None}.
 Addresses = Mapping[str, str | None]

@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from cdhelper.inventory import Inventory, Service, Target
 from cdhelper.plan import Action
+from cdhelper.values import Node
 
 
 class Backend(Protocol):
@@ -44,13 +45,54 @@ class Backend(Protocol):
         ...
 
 
-@runtime_checkable
-class Waiter(Protocol):
-    """A backend that can wait for a started redeploy to converge (the Docker Engine)."""
+@dataclass(frozen=True)
+class Task:
+    """One Swarm task of a service, as a backend reports it."""
 
-    def wait(self, action: Action, deadline: float) -> str:
-        """Block until done; a message, or raise CdhelperError on failure or the deadline."""
+    id: str
+    state: str  # Swarm's task state: new, pending, ..., starting, running, failed, ...
+    desired: str  # its desired state: running, ready (waiting to start), shutdown
+    digest: str | None  # the digest its image is pinned to
+    error: str | None  # Swarm's Status.Err: "task: non-zero exit (3)", "unhealthy container"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A service and its tasks, seen at one moment while an update or rollback runs."""
+
+    digest: str | None  # what the service's spec pins now
+    update_state: str | None  # Swarm's UpdateStatus.State; None when Swarm records none
+    update_message: str | None
+    tasks: tuple[Task, ...]
+    update_started: str | None = None  # UpdateStatus.StartedAt, where the backend shows it
+
+
+@runtime_checkable
+class Rollouts(Protocol):
+    """A backend that can watch a started update converge and roll a service back."""
+
+    def observe(self, service_id: str) -> Observation | None:
+        """The service's update status and tasks now; None when the service is gone."""
         ...
+
+    def rollback(self, action: Action) -> str:
+        """Ask for the service's previous spec back; a short message once it is asked.
+
+        Raises :class:`~cdhelper.errors.CdhelperError` when the backend refuses.
+        """
+        ...
+
+
+@runtime_checkable
+class RolloutBackend(Backend, Rollouts, Protocol):
+    """A backend that redeploys and watches: what ``apply --wait`` needs."""
+
+
+@runtime_checkable
+class NodeReader(Protocol):
+    """A backend that knows the Swarm's nodes and their platforms (the Docker Engine)."""
+
+    def nodes(self) -> tuple[Node, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -62,7 +104,7 @@ class BackendType:
     address_env: str  # the environment variable naming it by default
     address_help: str  # what an address looks like, for messages
     deploys_exact_digest: bool  # True: plans must carry the digest it deploys
-    can_wait: bool  # apply --wait is possible
+    can_wait: bool  # apply --wait is possible: the backend implements Rollouts
     detect_inventory: Callable[[Any], bool]  # its raw service list, by shape
     parse_inventory: Callable[[Any, str, str | None], Inventory]  # (data, where, address)
     connect: Callable[[str, Mapping[str, str]], Backend]  # (address, environment)

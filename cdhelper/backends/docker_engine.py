@@ -11,7 +11,6 @@ checks) for the registry client, so both paths use the same credentials.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,21 +19,20 @@ import docker.errors
 import requests
 
 from cdhelper import deadline as deadlines
-from cdhelper import documents, http
-from cdhelper.backends.base import BackendType
+from cdhelper import documents, http, platforms
+from cdhelper.backends.base import BackendType, Observation, Task
 from cdhelper.credentials import CredentialStore
 from cdhelper.errors import ApiError, ConfigError, OutcomeUnknownError
 from cdhelper.inventory import STACK_LABEL, Inventory, Service, Target, fingerprint, service
 from cdhelper.plan import Action
 from cdhelper.reference import short_digest
+from cdhelper.values import Node
 
 HOST_ENV = "DOCKER_HOST"
 KIND = "docker"
 OUT_OF_SEQUENCE = "update out of sequence"
 UPDATE_RETRIES = 5
-POLL_INTERVAL = 0.5
 CALL_TIMEOUT = 60  # seconds, for one Engine API call; the command's deadline may cut it
-FAILED_STATES = frozenset({"paused", "rollback_started", "rollback_paused", "rollback_completed"})
 _SPEC_KEYS = (
     "Name",
     "Labels",
@@ -120,6 +118,10 @@ class DockerEngine:
         raw = self._call(self._client.services)
         return parse_services(raw, f"{self._what}: GET /services", self.target)
 
+    def nodes(self) -> tuple[Node, ...]:
+        """The Swarm's nodes, with their platforms (``GET /nodes``), for the platform check."""
+        return tuple(_node(raw) for raw in self._call(self._client.nodes) or ())
+
     def service(self, service_id: str) -> Service | None:
         """One service as it is now (None: gone): re-read just before it is redeployed."""
         try:
@@ -176,42 +178,59 @@ class DockerEngine:
             f"{action.service}: the version kept moving ({UPDATE_RETRIES} tries): not updated"
         )
 
-    def wait(self, action: Action, deadline: float) -> str:
-        """Until the update completed and every running task runs the target digest."""
-        assert action.target_digest is not None
-        while True:
-            service = self._call(self._client.inspect_service, action.service.id)
-            status = service.get("UpdateStatus") or {}
-            state = status.get("State")
-            if state in FAILED_STATES:
-                raise ApiError(
-                    f"update {state}: {status.get('Message', '')}"
-                    f"{_task_error(self, action)}".strip()
-                )
-            tasks = self._call(
-                self._client.tasks,
-                filters={"service": action.service.id, "desired-state": "running"},
-            )
-            running = [t for t in tasks if t.get("Status", {}).get("State") == "running"]
-            on_target = [t for t in running if _task_digest(t) == action.target_digest]
-            if state in (None, "completed") and running and len(on_target) == len(tasks):
-                digest = short_digest(action.target_digest)
-                return f"converged: {len(on_target)} task(s) running {digest}"
-            if time.monotonic() >= deadline:
-                raise ApiError(
-                    f"timed out waiting for the update (state {state or 'none'}, "
-                    f"{len(on_target)}/{len(tasks)} task(s) on the new digest)"
-                    f"{_task_error(self, action)}"
-                )
-            time.sleep(max(0.0, min(POLL_INTERVAL, deadline - time.monotonic())))
-
-    def latest_task_error(self, service_id: str) -> str | None:
+    def observe(self, service_id: str) -> Observation | None:
+        """The update status and the tasks of one service (None: gone)."""
+        try:
+            raw = self._call(self._client.inspect_service, service_id)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
         tasks = self._call(self._client.tasks, filters={"service": service_id})
-        failed = [t for t in tasks if t.get("Status", {}).get("Err")]
-        if not failed:
-            return None
-        latest = max(failed, key=lambda t: t.get("UpdatedAt", ""))
-        return str(latest["Status"]["Err"])
+        status = raw.get("UpdateStatus") or {}
+        image = raw["Spec"]["TaskTemplate"].get("ContainerSpec", {}).get("Image", "")
+        return Observation(
+            digest=split_image(image)[1],
+            update_state=status.get("State"),
+            update_message=status.get("Message"),
+            update_started=status.get("StartedAt"),
+            tasks=tuple(_task(task) for task in tasks),
+        )
+
+    def rollback(self, action: Action) -> str:
+        """``update?rollback=previous``, as ``docker service rollback`` does: Swarm swaps
+        ``PreviousSpec`` back in and reports ``rollback_*`` states while it converges."""
+        for _ in range(UPDATE_RETRIES):
+            service = self._call(self._client.inspect_service, action.service.id)
+            previous = service.get("PreviousSpec")
+            if not previous:
+                raise ApiError(f"{action.service}: Swarm holds no previous spec to roll back to")
+            image = previous["TaskTemplate"].get("ContainerSpec", {}).get("Image", "")
+            self._bound_by_deadline(f"rollback of {action.service}")
+            client = self._client
+            try:
+                answer = client._post_json(  # docker-py has no rollback argument
+                    client._url("/services/{0}/update", action.service.id),
+                    data=service["Spec"],
+                    params={"version": service["Version"]["Index"], "rollback": "previous"},
+                    headers=_auth_header(client, image),
+                )
+                client._raise_for_status(answer)
+            except docker.errors.APIError as exc:
+                if OUT_OF_SEQUENCE in str(exc.explanation or exc):
+                    continue
+                raise ApiError(
+                    f"{self._what}: rollback of {action.service} failed: {_reason(exc)}"
+                ) from None
+            except (docker.errors.DockerException, requests.RequestException) as exc:
+                raise ApiError(
+                    f"{self._what}: rollback of {action.service}: {_reason(exc)}"
+                ) from None
+            digest = split_image(image)[1]
+            return f"rollback to {short_digest(digest) if digest else image} started"
+        raise ApiError(
+            f"{action.service}: the version kept moving ({UPDATE_RETRIES} tries): not rolled back"
+        )
 
     def _bound_by_deadline(self, doing: str) -> None:
         """No call past the command's deadline, and none that could wait beyond it."""
@@ -251,14 +270,23 @@ def _with_image(spec: Mapping[str, Any], image: str) -> dict[str, Any]:
     return new
 
 
-def _task_digest(task: Mapping[str, Any]) -> str | None:
-    image = task.get("Spec", {}).get("ContainerSpec", {}).get("Image", "")
-    return split_image(image)[1]
+def _task(raw: Mapping[str, Any]) -> Task:
+    image = raw.get("Spec", {}).get("ContainerSpec", {}).get("Image", "")
+    status = raw.get("Status") or {}
+    return Task(
+        id=str(raw.get("ID", "")),
+        state=str(status.get("State", "")),
+        desired=str(raw.get("DesiredState", "")),
+        digest=split_image(image)[1],
+        error=status.get("Err") or None,
+    )
 
 
-def _task_error(engine: DockerEngine, action: Action) -> str:
-    error = engine.latest_task_error(action.service.id)
-    return f"; task error: {error}" if error else ""
+def _auth_header(client: docker.APIClient, image: str) -> dict[str, str]:
+    """X-Registry-Auth for the image's registry, as docker-py sends it with an update."""
+    registry, _ = docker.auth.resolve_repository_name(image)
+    header = docker.auth.get_config_header(client, registry)
+    return {"X-Registry-Auth": header} if header else {}
 
 
 def _reason(exc: Exception) -> str:
@@ -290,6 +318,7 @@ def parse_services(data: Any, where: str, target: Target) -> Inventory:
             continue
         image, digest = split_image(container["Image"])
         labels = spec.get("Labels") or {}
+        placement = _placement(spec["TaskTemplate"].get("Placement"))
         services.append(
             service(
                 where,
@@ -303,9 +332,41 @@ def parse_services(data: Any, where: str, target: Target) -> Inventory:
                 version=raw["Version"]["Index"],
                 fingerprint=fingerprint(spec),
                 update_state=(raw.get("UpdateStatus") or {}).get("State"),
+                constraints=tuple(
+                    c for c in placement.get("Constraints") or () if isinstance(c, str)
+                ),
+                platforms=tuple(
+                    platforms.node_platform(str(p.get("OS", "")), str(p.get("Architecture", "")))
+                    for p in placement.get("Platforms") or ()
+                    if isinstance(p, dict)
+                ),
             )
         )
     return Inventory(target, tuple(services))
+
+
+def _placement(raw: Any) -> dict[str, list[Any]]:
+    """A spec's placement, as far as it is well formed (the schema does not check it)."""
+    if not isinstance(raw, dict):
+        return {}
+    return {key: raw[key] for key in ("Constraints", "Platforms") if isinstance(raw.get(key), list)}
+
+
+def _node(raw: Mapping[str, Any]) -> Node:
+    description = raw.get("Description") or {}
+    platform = description.get("Platform") or {}
+    spec = raw.get("Spec") or {}
+    return Node(
+        id=str(raw.get("ID", "")),
+        hostname=str(description.get("Hostname", "")),
+        role=str(spec.get("Role", "")),
+        platform=platforms.node_platform(
+            str(platform.get("OS", "")), str(platform.get("Architecture", ""))
+        ),
+        availability=str(spec.get("Availability", "active")),
+        labels=dict(spec.get("Labels") or {}),
+        engine_labels=dict((description.get("Engine") or {}).get("Labels") or {}),
+    )
 
 
 def is_service_list(data: Any) -> bool:

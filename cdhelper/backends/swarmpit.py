@@ -1,7 +1,8 @@
 """The Swarmpit backend: inventory from ``GET /api/services``, ``POST .../redeploy`` to apply.
 
 Swarmpit re-resolves the tag's digest from the registry itself when it redeploys, so
-what it deploys is what the tag points to at apply time.
+what it deploys is what the tag points to at apply time. ``apply --wait`` watches the
+service and its tasks through Swarmpit's API and rolls back through its rollback endpoint.
 
 The API token is a secret: it is registered for redaction the moment it is read, it goes
 over plain http only to a loopback Swarmpit or with ``--allow-http``, and once Swarmpit
@@ -19,7 +20,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from cdhelper import cleartext, documents, http, redact
-from cdhelper.backends.base import BackendType
+from cdhelper.backends.base import BackendType, Observation, Task
 from cdhelper.credentials import is_header_safe
 from cdhelper.errors import ApiError, ConfigError, InputError
 from cdhelper.inventory import Inventory, Service, Target, fingerprint, service
@@ -144,6 +145,53 @@ class Swarmpit:
         )
         return f"redeploy of tag {action.tag} accepted (HTTP {response.status_code})"
 
+    def observe(self, service_id: str) -> Observation | None:
+        """``GET /api/services/{id}`` and ``GET /api/services/{id}/tasks`` (None: gone).
+
+        Both are routes of Swarmpit's API (``:service`` and ``:service-tasks`` in
+        ``src/cljc/swarmpit/routes.cljc``). Swarmpit maps Swarm's ``UpdateStatus`` to
+        ``status.update`` / ``status.message``,
+        and each task's state, desired state, ``Status.Err`` and pinned digest (its task
+        mapper: ``src/clj/swarmpit/docker/engine/mapper/inbound.clj``, ``->task``).
+        """
+        path = f"/api/services/{quote(service_id, safe='')}"
+        raw = self._get_json(path, missing_ok=True)
+        if raw is None:
+            return None
+        tasks = self._get_json(f"{path}/tasks", missing_ok=True)
+        if not isinstance(raw, dict) or not isinstance(tasks, list | None):
+            raise InputError(f"{self._what}: GET {path}: not a Swarmpit service and its tasks")
+        status, repository = _object(raw, "status"), _object(raw, "repository")
+        return Observation(
+            digest=_text(repository.get("imageDigest")),
+            update_state=_text(status.get("update")),
+            update_message=_text(status.get("message")),
+            tasks=tuple(_task(task) for task in tasks or [] if isinstance(task, dict)),
+        )
+
+    def rollback(self, action: Action) -> str:
+        """``POST /api/services/{id}/rollback`` (202).
+
+        The route is ``:service-rollback`` in Swarmpit's ``src/cljc/swarmpit/routes.cljc``;
+        its handler (``service-rollback`` in ``src/clj/swarmpit/handler.clj``) calls
+        ``rollback-service`` in ``src/clj/swarmpit/api.clj``, which sends the service's
+        ``PreviousSpec`` to Docker as an ordinary update. So Swarm reports ``updating`` /
+        ``completed`` for it, not ``rollback_*``; and when Swarm rolled back by itself,
+        ``PreviousSpec`` is empty and the call would fail: cdhelper does not ask then, and
+        refuses when Swarmpit's service says ``deployment.rollbackAllowed: false``.
+        """
+        path = f"/api/services/{quote(action.service.id, safe='')}"
+        service = self._get_json(path, missing_ok=True)
+        deployment = _object(service, "deployment") if isinstance(service, dict) else {}
+        # The service mapper's deployment.rollbackAllowed is (some? (:PreviousSpec service)).
+        if deployment.get("rollbackAllowed") is False:
+            raise ApiError(
+                f"{self._what}: {action.service} has no previous spec to roll back to "
+                "(deployment.rollbackAllowed is false)"
+            )
+        response = self._request("POST", f"{self.url}{path}/rollback", max_body=http.MAX_ERROR_BODY)
+        return f"rollback accepted (HTTP {response.status_code})"
+
     def _get_json(self, path: str, *, missing_ok: bool = False) -> Any:
         """The JSON answer to ``GET path``; None for a 404 when ``missing_ok``."""
         response = self._request("GET", f"{self.url}{path}", missing_ok=missing_ok)
@@ -162,6 +210,27 @@ class Swarmpit:
                 "refusing to apply: the plan was made for Swarmpit at "
                 f"{planned.url}, not {self.url}"
             )
+
+
+def _object(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = raw.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _task(raw: Mapping[str, Any]) -> Task:
+    """One task of Swarmpit's ``GET /api/services/{id}/tasks``."""
+    status, repository = _object(raw, "status"), _object(raw, "repository")
+    return Task(
+        id=str(raw.get("id", "")),
+        state=str(raw.get("state", "")),
+        desired=str(raw.get("desiredState", "")),
+        digest=_text(repository.get("imageDigest")),
+        error=_text(status.get("error")),
+    )
 
 
 def from_swarmpit(data: Any, where: str, url: str | None = None) -> Inventory:
@@ -212,7 +281,7 @@ BACKEND = BackendType(
     address_env=URL_ENV,
     address_help="URL",
     deploys_exact_digest=False,
-    can_wait=False,
+    can_wait=True,
     detect_inventory=is_service_list,
     parse_inventory=from_swarmpit,
     connect=_connect,

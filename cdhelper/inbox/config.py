@@ -10,9 +10,9 @@ Secrets are only ever named (``<name>_env`` or ``<name>_file``) and read through
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from cdhelper import documents, filters, planner, sources
@@ -22,6 +22,8 @@ from cdhelper.inbox import dispatchers
 from cdhelper.inbox.dispatchers.base import Dispatcher
 from cdhelper.inbox.secret import Secret, Secrets
 from cdhelper.reference import is_valid_host, normalise_registry
+from cdhelper.values import parse_duration as parse_duration  # noqa: PLC0414 (re-exported)
+from cdhelper.windows import Window, WindowError
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 DEFAULT_STATE = "./cdhelper-state"
@@ -36,7 +38,6 @@ ADDRESS_KEYS = {"swarmpit_url": swarmpit.KIND, "docker_host": docker_engine.KIND
 SERVICE_KEYS = ("file", *ADDRESS_KEYS)
 # What a source's ``secret`` signs with, per source type; other types take a token only.
 SIGNED_TYPES = {"ghcr": "X-Hub-Signature-256", "registry": "Standard Webhooks signatures"}
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class EnvironmentConfig:
     resolve_digests: bool = False
     smart_every: float | None = None
     services_token: Secret | None = None  # Swarmpit's API token
+    min_age: timedelta | None = None
+    windows: tuple[Window, ...] = ()
+    state: str | None = None  # the inbox's state folder: first-seen push times live there
 
     def environ(self) -> dict[str, str]:
         """The process environment as the backends read it for this environment's services."""
@@ -129,16 +133,6 @@ def build_dispatchers(
     return built
 
 
-def parse_duration(value: float | str) -> float:
-    """Seconds from a number or ``30s``/``10m``/``6h``/``1d`` (the schema checked the form)."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([smhd])", value)
-    if not match:
-        raise ValueError(f"invalid duration {value!r}: expected e.g. 30s, 10m, 6h, 1d")
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
 def parse_listen(text: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[v6]:PORT``) as (host, port)."""
     host, sep, port = text.rpartition(":")
@@ -184,6 +178,8 @@ def _build(
         _environment(e, f"$.environments[{i}]", directory, secret, problems)
         for i, e in enumerate(data["environments"])
     ]
+    state = os.path.normpath(os.path.join(directory, data.get("state", DEFAULT_STATE)))
+    envs = [replace(env, state=state) for env in envs]
     try:
         listen = parse_listen(data.get("listen", DEFAULT_LISTEN))
     except ValueError as exc:
@@ -199,7 +195,7 @@ def _build(
         path=path,
         directory=directory,
         listen=listen,
-        state=os.path.normpath(os.path.join(directory, data.get("state", DEFAULT_STATE))),
+        state=state,
         sources=tuple(found),
         environments=tuple(envs),
         admin_token=secret(data, "admin_token", "$"),
@@ -313,6 +309,8 @@ def _environment(
             f"{at}.dispatch.type: unknown dispatch type {kind!r}: expected one of {known}"
         )
     every = entry.get("smart_every")
+    deploy_windows = _windows(entry.get("windows", []), f"{at}.windows", problems)
+    min_age = entry.get("min_age")
     return EnvironmentConfig(
         name=entry["name"],
         services=services,
@@ -323,4 +321,16 @@ def _environment(
         resolve_digests=bool(entry.get("resolve_digests", False)),
         smart_every=parse_duration(every) if every is not None else None,
         services_token=token,
+        min_age=timedelta(seconds=parse_duration(min_age)) if min_age is not None else None,
+        windows=deploy_windows,
     )
+
+
+def _windows(texts: list[str], at: str, problems: list[str]) -> tuple[Window, ...]:
+    found = []
+    for index, text in enumerate(texts):
+        try:
+            found.append(Window.parse(text))
+        except WindowError as exc:
+            problems.append(f"{at}[{index}]: {exc}")
+    return tuple(found)

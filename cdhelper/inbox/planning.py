@@ -27,12 +27,14 @@ def make_plan(
         mode=mode,
         source=services(env),
         pushes=sources.collapse(unique(events)) if mode is Mode.WEBHOOK else (),
-        policy=planner.Policy(registry_aliases=dict(env.registry_aliases)),
+        policy=planner.Policy(registry_aliases=dict(env.registry_aliases), min_age=env.min_age),
         filters=env.filters,
         resolve_digests=env.resolve_digests,
         registry=lambda: RegistryClient(
             CredentialStore.from_environment(), insecure=env.insecure_registries
         ),
+        windows=env.windows,
+        state=env.state if env.min_age is not None else None,
     )
     # as cdhelper plan --timeout: a Swarmpit or registry that trickles cannot hold the
     # environment's dispatches forever (a DeadlineError is retried like any planning error)

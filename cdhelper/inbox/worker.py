@@ -74,6 +74,9 @@ class Worker:
         self._thread = threading.Thread(target=self._run, name="inbox-worker", daemon=True)
         self._started = clock()
         self._pruned = 0.0
+        # environments to plan again (smart) when what a minimum age held back is old enough;
+        # in memory: after a restart, smart_every (or POST /smart) catches up
+        self._recheck: dict[str, float] = {}
 
     def start(self) -> None:
         self._thread.start()
@@ -123,7 +126,7 @@ class Worker:
         return waits
 
     def _schedule_smart(self, now: float) -> list[float]:
-        waits = []
+        waits = self._schedule_rechecks(now)
         for env in self.config.environments:
             if env.smart_every is None:
                 continue
@@ -135,6 +138,28 @@ class Worker:
             log.emit("batch", batch=batch, status="closed", mode="smart", environment=env.name)
             waits.append(env.smart_every)
         return waits
+
+    def _schedule_rechecks(self, now: float) -> list[float]:
+        waits = []
+        for env in self.config.environments:
+            due = self._recheck.get(env.name)
+            if due is None:
+                continue
+            if due > now:
+                waits.append(due - now)
+                continue
+            del self._recheck[env.name]
+            batch = self.store.smart_batch(env.name, env.dispatch_type, now, "min-age")
+            log.emit("batch", batch=batch, status="closed", mode="smart", environment=env.name)
+        return waits
+
+    def _hold_back(self, environment: str, made: plans.Plan) -> None:
+        """Plan the environment again once what its minimum age skipped is old enough."""
+        eligible = [s.eligible_at.timestamp() for s in made.skipped if s.eligible_at]
+        if eligible:
+            due = min(eligible)
+            self._recheck[environment] = min(self._recheck.get(environment, due), due)
+            self.notify()
 
     def _start_dispatches(self, now: float) -> list[float]:
         waits = []
@@ -189,6 +214,7 @@ class Worker:
                     dispatch, attempts, DispatchOutcome(Status.RETRY, f"planning failed: {exc}")
                 )
                 return
+            self._hold_back(env.name, made)
             if not made.has_changes:
                 summary = f"nothing to do ({_plan_summary(made)})"
                 self._finish(dispatch, NOTHING, summary, attempts=attempts)
@@ -216,6 +242,21 @@ class Worker:
 
     def _retry(self, dispatch: Dispatch, attempts: int, outcome: DispatchOutcome) -> None:
         now = self.clock()
+        if outcome.not_before is not None and outcome.not_before > now:
+            # outside a deploy window: wait for it, whatever the retry budget says
+            self.store.retry_at(dispatch.id, outcome.not_before, outcome.detail)
+            log.emit(
+                "dispatch",
+                dispatch=dispatch.id,
+                batch=dispatch.batch_id,
+                environment=dispatch.environment,
+                type=dispatch.type,
+                attempt=attempts,
+                outcome="waiting",
+                retry_in=round(outcome.not_before - now, 3),
+                detail=outcome.detail,
+            )
+            return
         deadline = dispatch.created_at + self.config.dispatch_retry_seconds
         if now >= deadline:
             waited = round(now - dispatch.created_at)

@@ -43,6 +43,9 @@ def start(
     monkeypatch.setitem(inboxes.ENVIRON, "JENKINS_USER", JENKINS_USER)
     config = inboxes.write_config(
         tmp_path,
+        # long enough that a release's deliveries share a batch on a busy machine
+        coalesce_seconds=2,
+        max_batch_seconds=10,
         environments=[
             {
                 "name": "int",

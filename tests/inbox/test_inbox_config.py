@@ -275,10 +275,9 @@ def test_the_example_config_is_valid() -> None:
     )
 
 
-def test_the_readme_example_config_fits_the_schema() -> None:
-    readme = (EXAMPLES.parent / "README.md").read_text()
-    section = readme.split("## The webhook inbox (`cdhelper serve`)")[1]
-    block = section.split("```yaml\n")[1].split("```")[0]
+def test_the_documented_example_config_fits_the_schema() -> None:
+    page = (EXAMPLES.parent / "docs" / "inbox.md").read_text()
+    block = page.split("```yaml\n")[1].split("```")[0]
     example = yaml.safe_load(block)
     assert documents.schema_errors(example, "config") == []
     assert [s["type"] for s in example["sources"]][:3] == ["dockerhub", "ghcr", "registry"]

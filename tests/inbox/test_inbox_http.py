@@ -34,7 +34,9 @@ BEARER = {"Authorization": f"Bearer {REG_TOKEN}"}
 
 @pytest.fixture
 def inbox(tmp_path: Path) -> Iterator[Running]:
-    with inbox_in_thread(write_config(tmp_path, max_body_bytes=20000)) as running:
+    with inbox_in_thread(
+        write_config(tmp_path, max_body_bytes=20000, coalesce_seconds=1)
+    ) as running:
         yield running
 
 

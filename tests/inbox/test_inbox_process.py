@@ -53,7 +53,8 @@ def status(config: Path) -> dict[str, list[dict[str, object]]]:
 def test_signed_deliveries_become_one_plan_file(
     tmp_path: Path, started: list[InboxProcess]
 ) -> None:
-    config = write_config(tmp_path)
+    # long enough that a release's deliveries share a batch on a busy machine
+    config = write_config(tmp_path, coalesce_seconds=2, max_batch_seconds=10)
     inbox = InboxProcess(config, tmp_path / "inbox.log").start()
     started.append(inbox)
     for number, tag in enumerate(RELEASE):

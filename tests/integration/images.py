@@ -14,6 +14,7 @@ import tarfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 BUSYBOX = Path("/bin/busybox")
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
@@ -87,19 +88,31 @@ def _busybox_layer() -> tuple[Blob, str]:
     return Blob(gzip.compress(raw, mtime=0), LAYER_GZIP), sha256(raw)
 
 
+SECOND = 1_000_000_000  # image config durations are in nanoseconds
+
+
 def image(
-    marker: str, *, cmd: tuple[str, ...] = ("/bin/sleep", "3600"), arch: str = "amd64"
+    marker: str,
+    *,
+    cmd: tuple[str, ...] = ("/bin/sleep", "3600"),
+    arch: str = "amd64",
+    created: str | None = None,
+    healthcheck: tuple[str, ...] | None = None,
 ) -> Image:
-    """A runnable linux image whose digest depends on ``marker``."""
+    """A runnable linux image whose digest depends on ``marker`` (and config ``created``).
+
+    ``healthcheck``: a ``CMD`` the image's health check runs every second (one retry).
+    """
     base, base_diff = _busybox_layer()
     raw = _tar([("marker", marker.encode(), None, 0o644)])
     top = Blob(gzip.compress(raw, mtime=0), LAYER_GZIP)
-    config = {
+    config: dict[str, Any] = {
         "architecture": arch,
         "os": "linux",
-        "config": {"Cmd": list(cmd), "Env": ["PATH=/bin"]},
+        "config": {"Cmd": list(cmd), "Env": ["PATH=/bin"], **_health(healthcheck)},
         "rootfs": {"type": "layers", "diff_ids": [base_diff, sha256(raw)]},
         "history": [{"created_by": "cdhelper tests"}, {"created_by": f"marker {marker}"}],
+        **({"created": created} if created else {}),
     }
     config_blob = Blob(json.dumps(config, sort_keys=True).encode(), CONFIG_V1)
     manifest = {
@@ -109,6 +122,30 @@ def image(
         "layers": [base.descriptor(), top.descriptor()],
     }
     return Image(json.dumps(manifest, indent=3).encode(), MANIFEST_V2, (config_blob, base, top))
+
+
+def exits_at_once(marker: str, code: int = 3) -> Image:
+    """An image whose command exits at once with ``code``: Swarm restarts it over and over."""
+    return image(marker, cmd=("/bin/sh", "-c", f"exit {code}"))
+
+
+def unhealthy(marker: str) -> Image:
+    """An image that keeps running but whose health check always fails."""
+    return image(marker, healthcheck=("/bin/false",))
+
+
+def _health(test: tuple[str, ...] | None) -> dict[str, object]:
+    if test is None:
+        return {}
+    return {
+        "Healthcheck": {
+            "Test": ["CMD", *test],
+            "Interval": SECOND,
+            "Timeout": SECOND,
+            "Retries": 1,
+            "StartPeriod": 0,
+        }
+    }
 
 
 def index(marker: str, arches: tuple[str, ...] = ("amd64", "arm64")) -> Image:

@@ -2,9 +2,12 @@
 
 Swarmpit itself cannot run here (its images come from Docker Hub). This server answers
 what cdhelper uses, as Swarmpit does (REFERENCE.md §7): ``GET /api/services`` (and
-``GET /api/services/{id}``) in the service mapper's shape, and
+``GET /api/services/{id}``) in the service mapper's shape, ``GET /api/services/{id}/tasks``
+in the task mapper's shape (``->task`` in ``src/clj/swarmpit/docker/engine/mapper/inbound.clj``),
 ``POST /api/services/{id}/redeploy?tag=T``, which re-resolves the tag's digest from the
-registry, pins it, bumps ForceUpdate and updates the service.
+registry, pins it, bumps ForceUpdate and updates the service, and
+``POST /api/services/{id}/rollback``, which sends the service's ``PreviousSpec`` to Docker as
+an ordinary update (``rollback-service`` in ``src/clj/swarmpit/api.clj``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,23 @@ ACCEPT = ", ".join(
         "application/vnd.oci.image.index.v1+json",
     ]
 )
+
+
+def swarmpit_task(raw: dict[str, Any], service_name: str) -> dict[str, Any]:
+    image, _, digest = raw["Spec"]["ContainerSpec"]["Image"].partition("@")
+    return {
+        "id": raw["ID"],
+        "taskName": f"{service_name}.{raw.get('Slot', raw['ID'])}",
+        "version": raw["Version"]["Index"],
+        "createdAt": raw.get("CreatedAt"),
+        "updatedAt": raw.get("UpdatedAt"),
+        "repository": {"image": image, "imageDigest": digest or None},
+        "state": raw["Status"]["State"],
+        "status": {"error": raw["Status"].get("Err")},
+        "desiredState": raw.get("DesiredState"),
+        "serviceName": service_name,
+        "nodeId": raw.get("NodeID"),
+    }
 
 
 def swarmpit_service(raw: dict[str, Any], tasks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -60,6 +80,7 @@ def swarmpit_service(raw: dict[str, Any], tasks: list[dict[str, Any]]) -> dict[s
         "deployment": {
             "autoredeploy": labels.get("swarmpit.service.deployment.autoredeploy") == "true",
             "forceUpdate": spec["TaskTemplate"].get("ForceUpdate", 0),
+            "rollbackAllowed": raw.get("PreviousSpec") is not None,
         },
     }
 
@@ -69,6 +90,7 @@ class SwarmpitServer:
         self.api = docker.APIClient(base_url=docker_host, version="auto")
         self.token = token
         self.redeploys: list[tuple[str, str]] = []
+        self.rollbacks: list[str] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -94,6 +116,9 @@ class SwarmpitServer:
                     self._reply(200, server.services())
                     return
                 segments = path.strip("/").split("/")
+                if segments[:2] == ["api", "services"] and segments[3:] == ["tasks"]:
+                    self._reply(200, server.tasks(segments[2]))
+                    return
                 if len(segments) == 3 and segments[:2] == ["api", "services"]:
                     found = [s for s in server.services() if s["id"] == segments[2]]
                     if found:
@@ -111,15 +136,21 @@ class SwarmpitServer:
                 if (
                     len(segments) != 4
                     or segments[:2] != ["api", "services"]
-                    or segments[3] != "redeploy"
+                    or segments[3] not in ("redeploy", "rollback")
                 ):
                     self._reply(404, {"error": "not found"})
                     return
                 tag = parse_qs(parts.query).get("tag", [None])[0]
                 try:
-                    server.redeploy(segments[2], tag)
+                    if segments[3] == "rollback":
+                        server.rollback(segments[2])
+                    else:
+                        server.redeploy(segments[2], tag)
                 except docker.errors.NotFound:
                     self._reply(404, {"error": "Service not found"})
+                    return
+                except docker.errors.APIError as exc:
+                    self._reply(500, {"error": str(exc.explanation)})
                     return
                 self._reply(202)
 
@@ -135,6 +166,24 @@ class SwarmpitServer:
             swarmpit_service(raw, self.api.tasks(filters={"service": raw["ID"]}))
             for raw in self.api.services()
         ]
+
+    def tasks(self, service_id: str) -> list[dict[str, Any]]:
+        try:
+            name = self.api.inspect_service(service_id)["Spec"]["Name"]
+        except docker.errors.NotFound:
+            return []
+        return [swarmpit_task(t, name) for t in self.api.tasks(filters={"service": service_id})]
+
+    def rollback(self, service_id: str) -> None:
+        """As Swarmpit does: the PreviousSpec, sent as an ordinary update of the service."""
+        raw = self.api.inspect_service(service_id)
+        response = self.api._post_json(
+            self.api._url("/services/{0}/update", service_id),
+            data=raw.get("PreviousSpec"),
+            params={"version": raw["Version"]["Index"]},
+        )
+        self.api._raise_for_status(response)
+        self.rollbacks.append(service_id)
 
     def redeploy(self, service_id: str, tag: str | None) -> None:
         raw = self.api.inspect_service(service_id)

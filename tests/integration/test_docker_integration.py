@@ -57,9 +57,19 @@ def test_webhook_plan_apply_wait(
     assert [s["service"]["name"] for s in plan["skipped"]] == ["e2e-optout"]
 
     report = tmp_path / "report.json"
-    result = cli_run("apply", str(plan_path), "--wait", "--timeout", "120", "--report", str(report))
+    result = cli_run(
+        "apply",
+        str(plan_path),
+        "--wait",
+        "--monitor",
+        "2",
+        "--timeout",
+        "120",
+        "--report",
+        str(report),
+    )
     assert result.exit_code == 0, result.output
-    assert "converged: 1 task(s) running" in result.stdout
+    assert "healthy for 2 s: completed, 1/1 task(s) running" in result.stdout
     assert spec_image(api, "e2e-web") == f"{repo}:v1@{new}"
     assert running_digests(api, "e2e-web") == {new}
     assert spec_image(api, "e2e-web-v2") == f"{repo}:v2@{v2}"
@@ -101,7 +111,7 @@ def test_smart_plan_apply_mixed(
     plan = yaml.safe_load(plan_path.read_text())
     assert [a["service"]["name"] for a in plan["actions"]] == ["smart-behind"]
     assert [s["service"]["name"] for s in plan["skipped"]] == ["smart-current"]
-    result = cli_run("apply", str(plan_path), "--wait")
+    result = cli_run("apply", str(plan_path), "--wait", "--monitor", "2")
     assert result.exit_code == 0, result.output
     assert running_digests(api, "smart-behind") == {new}
     assert spec_image(api, "smart-current") == f"{repo}:v2@{current}"
@@ -160,7 +170,7 @@ def test_plan_during_a_rolling_update_applies_after_it(
         "the unrelated update to finish",
     )
     assert api.inspect_service("rolling")["Version"]["Index"] != planned_version
-    result = cli_run("apply", str(plan_path), "--wait", "--timeout", "120")
+    result = cli_run("apply", str(plan_path), "--wait", "--monitor", "2", "--timeout", "120")
     assert result.exit_code == 0, result.output
     assert running_digests(api, "rolling") == {new}
 
@@ -180,7 +190,7 @@ def test_apply_deploys_the_planned_digest_not_a_newer_one(
     plan_path = smart_plan(cli_run, dockerd, "moved", tmp_path)
     newer = registry.push("e2e/moved", "v1", image("e2e-moved-newer"))
     assert newer != planned
-    result = cli_run("apply", str(plan_path), "--wait")
+    result = cli_run("apply", str(plan_path), "--wait", "--monitor", "2")
     assert result.exit_code == 0, result.output
     assert spec_image(api, "moved") == f"{repo}:v1@{planned}"
     assert running_digests(api, "moved") == {planned}
@@ -195,17 +205,27 @@ def test_failing_update_is_reported(
     tmp_path: Path,
 ) -> None:
     repo = f"{registry.host}/e2e/crash"
-    registry.push("e2e/crash", "v1", image("e2e-crash-v1"))
+    first = registry.push("e2e/crash", "v1", image("e2e-crash-v1"))
     make_service("crash", f"{repo}:v1", "--update-failure-action", "pause")
     registry.push("e2e/crash", "v1", image("e2e-crash-broken", cmd=("/bin/false",)))
     plan_path = smart_plan(cli_run, dockerd, "crash", tmp_path)
     report = tmp_path / "report.json"
-    result = cli_run("apply", str(plan_path), "--wait", "--timeout", "90", "--report", str(report))
+    result = cli_run(
+        "apply",
+        str(plan_path),
+        "--wait",
+        "--monitor",
+        "2",
+        "--timeout",
+        "90",
+        "--report",
+        str(report),
+    )
     assert result.exit_code == 1, result.output
-    assert "failed          crash (" in result.stdout
-    assert "update paused" in result.stdout
-    assert "task error: task: non-zero exit (1)" in result.stdout
+    assert "rolled-back     crash (" in result.stdout
+    assert "task: non-zero exit (1)" in result.stdout
     assert json.loads(report.read_text())["status"] == "failed"
+    assert running_digests(api, "crash") == {first}
 
 
 def test_plan_for_another_cluster_is_refused(
@@ -341,7 +361,7 @@ def test_private_registry_credentials_reach_the_swarm(
             env=env,
         )
         assert result.exit_code == 0, result.output
-        result = cli_run("apply", str(path), "--wait", "--timeout", "90", env=env)
+        result = cli_run("apply", str(path), "--wait", "--monitor", "2", "--timeout", "90", env=env)
         assert result.exit_code == 0, result.output
         assert running_digests(api, "private-svc") == {new}
         assert "pa55word" not in result.output

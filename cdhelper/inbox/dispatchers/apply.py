@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from cdhelper import applier, backends, deadline, lock, report
+from cdhelper import applier, backends, deadline, lock, report, windows
 from cdhelper.backends import swarmpit
-from cdhelper.errors import ApiError, CdhelperError, ConfigError, InputError
+from cdhelper.errors import ApiError, CdhelperError, ConfigError, InputError, OutsideWindowError
 from cdhelper.inbox.dispatchers.base import (
     DispatchOutcome,
     DispatchRequest,
@@ -36,6 +37,11 @@ class ApplyDispatcher:
 
     def dispatch(self, request: DispatchRequest) -> DispatchOutcome:
         plan = request.plan
+        try:
+            windows.enforce(plan.policies.windows, (), datetime.now(UTC))
+        except OutsideWindowError as exc:
+            when = exc.next_open.timestamp() if exc.next_open else None
+            return DispatchOutcome(Status.RETRY, str(exc), not_before=when)
         try:
             result = self._apply(plan)
         except (ConfigError, InputError) as exc:

@@ -42,6 +42,9 @@ class DispatchOutcome:
     detail: str  # for the store, the log and `inbox status`: never a secret
     retry_after: float | None = None  # seconds, when the receiver said (429 Retry-After)
     record: Mapping[str, Any] | None = None  # kept in the store with the attempt (apply's report)
+    # Not before this time (epoch seconds): outside a deploy window, the dispatch waits for
+    # the next one, whatever its retry budget says.
+    not_before: float | None = None
 
 
 class Dispatcher(Protocol):
