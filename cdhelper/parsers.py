@@ -109,7 +109,8 @@ def loads_json(text: str, where: str) -> Any:
             f"{where}: not valid JSON: nested deeper than {MAX_DEPTH} levels"
         ) from None
     if next(_MARKS) == start + 1 and not _may_hold_surrogate(text) and _shallow(data):
-        _last_plain[:] = [data] if isinstance(data, (dict, list)) else []
+        if isinstance(data, (dict, list)):
+            _last_plain[0] = data
         return data
     check_tree(data, where, "JSON")
     return data
@@ -162,11 +163,11 @@ def check_tree(data: Any, where: str, what: str, base: str = "$") -> None:
             elif isinstance(value, list):
                 stack.extend((item, (*path, i)) for i, item in reversed(list(enumerate(value))))
 
-    if _last_plain and _last_plain[0] is data:
+    if data is _last_plain[0] and data is not None:
         return
     if _plain(data):
         if isinstance(data, (dict, list)):
-            _last_plain[:] = [data]
+            _last_plain[0] = data
         return
     found = bounded(problems(), str)
     if len(found) == 1:
@@ -175,7 +176,9 @@ def check_tree(data: Any, where: str, what: str, base: str = "$") -> None:
         raise InputError(f"{where}: not valid {what}", found)
 
 
-_last_plain: list[Any] = []  # the last container check_tree passed (held, so its id stays its)
+# The last container found plain, held (so no other object can take its id); one slot,
+# set and read in one step each, so threads (the inbox) never see it half-changed.
+_last_plain: list[Any] = [None]
 
 
 def _plain(data: Any) -> bool:
