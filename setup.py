@@ -25,6 +25,8 @@ setup(
         "click>=8.1",
         "requests>=2.31",
         "jsonschema>=4.18",
+        # the compiled fast path of schema validation (jsonschema explains a failure)
+        "jsonschema-rs>=0.25",
         "pyyaml>=6.0",
         "docker>=7.0",
         # the webhook inbox (cdhelper serve)

@@ -2,10 +2,16 @@
 
 Generates Swarmpit-shaped inventories (each service a copy of the bundled example's first
 record, with its own id, name and image) and one Docker Hub event that moves one of them,
-then runs ``cdhelper plan``, ``cdhelper validate`` (on an envelope of N registry events)
-and ``cdhelper show`` (on the plan over N services) as separate processes, several times
-each, measuring wall time and peak memory (the child's max RSS). It prints the medians
-and each size's ratio to the 10-service run, the denominator: cdhelper's own start-up.
+then runs ``cdhelper plan``, ``cdhelper plan --smart``, ``cdhelper validate`` (on an
+envelope of N registry events) and ``cdhelper show`` (on the plan over N services) as
+separate processes, several times each, measuring wall time and peak memory (the child's
+max RSS). It prints the medians and each size's ratio to the 10-service run, the
+denominator: cdhelper's own start-up.
+
+``plan --smart`` asks a stand-in registry on loopback (in this process) that answers every
+manifest HEAD at once; its services follow 10 tags at every size, so each run sends the
+same 10 HEADs and one ping, and the registry's share is the same small constant at every
+size: what grows is cdhelper's own work. Every tenth service is behind its tag.
 
     python bench/scale_bench.py [--sizes 10,1000,10000,100000] [--runs 5]
 
@@ -22,22 +28,35 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "inventory-swarmpit.json"
 DIGEST = "sha256:" + "2" * 64
+PUBLISHED = "sha256:" + "3" * 64  # what the stand-in registry says every tag points to
+SMART_TAGS = 10
 
 
-def inventory(size: int) -> list[dict[str, Any]]:
-    """``size`` Swarmpit services; every tenth follows ``bench/app:v1``, the pushed tag."""
+def inventory(size: int, registry: str | None = None) -> list[dict[str, Any]]:
+    """``size`` Swarmpit services; every tenth follows ``bench/app:v1``, the pushed tag.
+
+    With ``registry`` (for ``--smart``): images on that registry, ``SMART_TAGS`` of them,
+    every tenth service behind its tag, the others running what it points to.
+    """
     template = json.loads(EXAMPLE.read_text())[0]
     services = []
     for index in range(size):
         service = copy.deepcopy(template)
-        repo = "bench/app" if index % 10 == 0 else f"bench/app{index % 997}"
+        if registry:
+            repo = f"{registry}/bench/app{index % SMART_TAGS}"
+            digest = "sha256:" + f"{index:064x}" if index % 10 == 0 else PUBLISHED
+        else:
+            repo = "bench/app" if index % 10 == 0 else f"bench/app{index % 997}"
+            digest = "sha256:" + f"{index:064x}"
         service["id"] = f"svc{index:07d}"
         service["serviceName"] = f"stack{index % 50}_service{index}"
         service["stack"] = f"stack{index % 50}"
@@ -45,10 +64,40 @@ def inventory(size: int) -> list[dict[str, Any]]:
             "name": repo,
             "tag": "v1",
             "image": f"{repo}:v1",
-            "imageDigest": "sha256:" + f"{index:064x}",
+            "imageDigest": digest,
         }
         services.append(service)
     return services
+
+
+class _Registry(BaseHTTPRequestHandler):
+    """A registry that answers the ping and every manifest HEAD at once, without auth."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_HEAD(self) -> None:
+        self._answer()
+
+    def _answer(self) -> None:
+        self.send_response(200)
+        if "/manifests/" in self.path:
+            self.send_header("Docker-Content-Digest", PUBLISHED)
+            self.send_header("Content-Type", "application/vnd.oci.image.index.v1+json")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def start_registry() -> str:
+    """The stand-in registry on a free loopback port: its ``host:port``."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Registry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"127.0.0.1:{server.server_address[1]}"
 
 
 def hub_event() -> dict[str, Any]:
@@ -103,9 +152,10 @@ def measure(args: list[str], runs: int) -> tuple[float, float]:
     return statistics.median(r[0] for r in results), max(r[1] for r in results)
 
 
-def generate(work: Path, size: int) -> None:
+def generate(work: Path, size: int, registry: str) -> None:
     """Write the inputs for ``size`` services (run in a child: keeps this process small)."""
     (work / f"inventory-{size}.json").write_text(json.dumps(inventory(size)))
+    (work / f"smart-{size}.json").write_text(json.dumps(inventory(size, registry)))
     (work / f"envelope-{size}.json").write_text(json.dumps(registry_envelope(size)))
 
 
@@ -113,12 +163,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10,1000,10000,100000")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--generate", nargs=2, metavar=("DIR", "SIZE"), help=argparse.SUPPRESS)
+    parser.add_argument("--commands", default="plan,smart,validate,show")
+    parser.add_argument("--generate", nargs=3, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.generate:
-        generate(Path(options.generate[0]), int(options.generate[1]))
+        generate(Path(options.generate[0]), int(options.generate[1]), options.generate[2])
         return
     sizes = [int(s) for s in options.sizes.split(",")]
+    commands = options.commands.split(",")
+    registry = start_registry()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         event = work / "hub.json"
@@ -128,25 +181,33 @@ def main() -> None:
             # A child writes the inputs: the benchmark's own memory never inflates the
             # peak RSS measured for the cdhelper processes it spawns.
             subprocess.run(
-                [sys.executable, __file__, "--generate", str(work), str(size)], check=True
+                [sys.executable, __file__, "--generate", str(work), str(size), registry],
+                check=True,
             )
             inv = work / f"inventory-{size}.json"
+            smart = work / f"smart-{size}.json"
             envelope = work / f"envelope-{size}.json"
             plan = work / f"plan-{size}.yaml"
             run(["plan", "--event", str(event), "--inventory", str(inv), "-o", str(plan)])
             for command, args in (
                 ("plan", ["plan", "--event", str(event), "--inventory", str(inv)]),
+                ("smart", ["plan", "--smart", "--inventory", str(smart)]),
                 ("validate", ["validate", str(envelope)]),
                 ("show", ["show", str(plan)]),
             ):
-                seconds, peak = measure(args, options.runs)
-                rows.append((command, size, seconds, peak))
+                if command in commands:
+                    seconds, peak = measure(args, options.runs)
+                    rows.append((command, size, seconds, peak))
     base = {command: seconds for command, size, seconds, _ in rows if size == sizes[0]}
     print(f"{'command':<9} {'services':>9} {'median s':>9} {'ratio':>7} {'peak MB':>8}")
     for command, size, seconds, peak in rows:
         ratio = seconds / base[command]
         print(f"{command:<9} {size:>9,} {seconds:>9.3f} {ratio:>6.1f}x {peak:>8.0f}")
-    print(f"({options.runs} runs each; python {sys.version.split()[0]}; {os.cpu_count()} cores)")
+    print(
+        f"({options.runs} runs each; smart = plan --smart against a loopback registry that "
+        f"answers at once, {SMART_TAGS} tags; python {sys.version.split()[0]}; "
+        f"{os.cpu_count()} cores)"
+    )
 
 
 if __name__ == "__main__":

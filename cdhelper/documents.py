@@ -16,16 +16,15 @@ from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import jsonschema.protocols
-import jsonschema.validators
-from jsonschema.exceptions import ValidationError, relevance
-
-from cdhelper import parsers, yamlfile
+from cdhelper import fastschema, parsers, yamlfile
 from cdhelper.errors import InputError
 from cdhelper.values import shown
+
+if TYPE_CHECKING:
+    import jsonschema.protocols
+    from jsonschema.exceptions import ValidationError
 
 STDIN = "-"
 _MAX_SHOWN = 120
@@ -98,12 +97,18 @@ def schema_errors(instance: Any, schema_name: str, base: str = "$") -> list[str]
     """How ``instance`` fails the schema, as ``<json path>: <what is wrong>``, best first.
 
     At most :data:`~cdhelper.parsers.MAX_PROBLEMS` are listed, then how many more.
+    A compiled validator answers first (see :mod:`cdhelper.fastschema`); only a document
+    it does not pass meets ``jsonschema``, which explains every problem with its path.
     """
+    if fastschema.passes(_compiled_validator(schema_name), instance):
+        return []
+    from jsonschema.exceptions import relevance  # noqa: PLC0415 (only to explain a failure)
+
     validator = _validator(schema_name)
     return parsers.bounded(
         validator.iter_errors(instance),
         lambda error: f"{json_path(base, error.absolute_path)}: {_describe(error)}",
-        order=_sort_key,
+        order=lambda error: _sort_key(error, relevance),
     )
 
 
@@ -124,8 +129,20 @@ json_path = parsers.json_path
 
 
 @cache
+def _compiled_validator(schema_name: str) -> fastschema.Compiled | None:
+    return fastschema.compile_schema(load_schema(schema_name))
+
+
+@cache
 def _validator(schema_name: str) -> jsonschema.protocols.Validator:
-    validator: jsonschema.protocols.Validator = _Validator(load_schema(schema_name))
+    """The full validator, built on first need: jsonschema costs ~40 ms to import."""
+    import jsonschema  # noqa: PLC0415
+    import jsonschema.validators  # noqa: PLC0415
+
+    extended = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        jsonschema.Draft202012Validator, {"pattern": _pattern}
+    )
+    validator: jsonschema.protocols.Validator = extended(load_schema(schema_name))
     return validator
 
 
@@ -137,6 +154,8 @@ def _pattern(
     Python's ``$`` also matches before a final newline, so ``"v1\\n"`` would pass
     ``^[a-z0-9]+$`` and only fail later, when Docker refuses it.
     """
+    from jsonschema.exceptions import ValidationError  # noqa: PLC0415
+
     if isinstance(instance, str) and not _compiled(pattern).search(instance):
         yield ValidationError(f"{shown(instance)} does not match {pattern!r}")
 
@@ -148,12 +167,7 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-_Validator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
-    jsonschema.Draft202012Validator, {"pattern": _pattern}
-)
-
-
-def _sort_key(error: ValidationError) -> tuple[Any, ...]:
+def _sort_key(error: ValidationError, relevance: Any) -> tuple[Any, ...]:
     path = tuple((0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in error.absolute_path)
     return (path, relevance(error))
 
@@ -161,6 +175,8 @@ def _sort_key(error: ValidationError) -> tuple[Any, ...]:
 def _describe(error: ValidationError) -> str:
     """What is wrong, without dumping a possibly huge instance into the message."""
     if error.validator in ("anyOf", "oneOf") and error.context:
+        from jsonschema.exceptions import relevance  # noqa: PLC0415
+
         best = sorted(error.context, key=relevance)[0]
         return _describe(best)
     if error.validator == "type":

@@ -12,6 +12,7 @@ YAML (plans) is read by :mod:`cdhelper.yamlfile` and checked by the same :func:`
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -39,6 +40,11 @@ class Rejected:
 
     def __init__(self, why: str) -> None:
         self.why = why
+        next(_MARKS)
+
+
+# Every mark the hooks make draws a number (atomically): a parse that drew none made none.
+_MARKS = itertools.count()
 
 
 class DuplicateKeys(dict[str, Any]):
@@ -68,6 +74,7 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     value = dict(pairs)
     if len(value) == len(pairs):
         return value
+    next(_MARKS)
     marked = DuplicateKeys(value)
     marked.duplicates = tuple(k for k, n in Counter(k for k, _ in pairs).items() if n > 1)
     return marked
@@ -83,7 +90,14 @@ JSON_HOOKS: dict[str, Any] = {
 
 
 def loads_json(text: str, where: str) -> Any:
-    """Parse JSON (RFC 8259 only) and check the tree: see :func:`check_tree`."""
+    """Parse JSON (RFC 8259 only) and check the tree: see :func:`check_tree`.
+
+    What the parse itself rules out is not checked again: keys are strings, and a
+    constant, a float out of range, a huge integer or a repeated key makes a mark. When it
+    made none and the text holds no surrogate, only the depth is left to check, on the
+    containers alone (the full walk of a large inventory costs as much as its parse).
+    """
+    start = next(_MARKS)
     try:
         data = json.loads(text, **JSON_HOOKS)
     except json.JSONDecodeError as exc:
@@ -94,8 +108,36 @@ def loads_json(text: str, where: str) -> Any:
         raise InputError(
             f"{where}: not valid JSON: nested deeper than {MAX_DEPTH} levels"
         ) from None
+    if next(_MARKS) == start + 1 and not _may_hold_surrogate(text) and _shallow(data):
+        if isinstance(data, (dict, list)):
+            _last_plain[0] = data
+        return data
     check_tree(data, where, "JSON")
     return data
+
+
+def _may_hold_surrogate(text: str) -> bool:
+    """A lone surrogate comes from an escape such as \\ud800, or from a str that holds one."""
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        return True
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _shallow(data: Any) -> bool:
+    """No container nested :data:`MAX_DEPTH` deep (as :func:`_plain` counts), level by level."""
+    level = [data] if type(data) is dict or type(data) is list else []
+    for _ in range(MAX_DEPTH):
+        if not level:
+            return True
+        inner = []
+        for container in level:
+            items = container.values() if type(container) is dict else container
+            inner += [item for item in items if type(item) is dict or type(item) is list]
+        level = inner
+    return not level
 
 
 def check_tree(data: Any, where: str, what: str, base: str = "$") -> None:
@@ -103,6 +145,9 @@ def check_tree(data: Any, where: str, what: str, base: str = "$") -> None:
 
     Iterative, so a deep tree cannot exhaust the stack here; whatever passes is at most
     :data:`MAX_DEPTH` deep, so the schema validator and every later walker are safe too.
+    The last container found plain is remembered: a document is checked when parsed and
+    again when validated (live answers are only validated), and the second walk of a
+    large inventory would cost as much as the first. cdhelper never changes a parsed tree.
     """
 
     def problems() -> Any:
@@ -118,13 +163,22 @@ def check_tree(data: Any, where: str, what: str, base: str = "$") -> None:
             elif isinstance(value, list):
                 stack.extend((item, (*path, i)) for i, item in reversed(list(enumerate(value))))
 
+    if data is _last_plain[0] and data is not None:
+        return
     if _plain(data):
+        if isinstance(data, (dict, list)):
+            _last_plain[0] = data
         return
     found = bounded(problems(), str)
     if len(found) == 1:
         raise InputError(f"{where}: not valid {what}: {found[0]}")
     if found:
         raise InputError(f"{where}: not valid {what}", found)
+
+
+# The last container found plain, held (so no other object can take its id); one slot,
+# set and read in one step each, so threads (the inbox) never see it half-changed.
+_last_plain: list[Any] = [None]
 
 
 def _plain(data: Any) -> bool:

@@ -9,7 +9,9 @@ keys, no repeated keys, no tags that build other values (binary, set, omap, pair
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Hashable
 from typing import Any
 
@@ -98,10 +100,50 @@ for _tag in ("binary", "set", "omap", "pairs"):
     StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", StrictLoader.refuse_tag)
 
 
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
+
+    class _FastLoader(CParser, StrictLoader):
+        """:class:`StrictLoader`'s constructors and resolvers over libyaml's parser.
+
+        libyaml composes in C, so :meth:`StrictLoader.compose_node` (which refuses
+        anchors) never runs: :func:`_fast_ok` sends text that could hold one elsewhere.
+        """
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+
+# What libyaml and PyYAML read alike (tests compare them): printable ASCII, lines indented at
+# most 32 columns (so nesting stays shallow for libyaml's recursive C composer), flow
+# collections only empty, and no & or * (the C composer does not report anchors).
+_FAST_TEXT = re.compile(r"[^\x20-\x7e\n]|[&*!%]|^ {33}|\[(?!\])|\{(?!\})", re.MULTILINE)
+
+
+def _fast_ok(text: str) -> bool:
+    return yaml.__with_libyaml__ and text.isascii() and _FAST_TEXT.search(text) is None
+
+
+def _load(text: str) -> Any:
+    """The tree, from libyaml where it reads the text as PyYAML does, else from PyYAML.
+
+    libyaml parses a large plan ~3 times faster; any error it meets is left to PyYAML, so
+    every message stays PyYAML's.
+    """
+    if _fast_ok(text):
+        try:
+            return yaml.load(text, Loader=_FastLoader)  # noqa: S506 (StrictLoader's constructors)
+        except Exception:  # noqa: S110 (PyYAML says what is wrong, below)
+            pass
+    return yaml.load(text, Loader=StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
 def loads(text: str, where: str) -> Any:
     """Parse YAML with :class:`StrictLoader` and check the tree: see :func:`check_tree`."""
     try:
-        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+        data = _load(text)
     except _Refused as exc:
         raise InputError(f"{where}: refused: {exc.problem}{_position(exc)}") from None
     except yaml.MarkedYAMLError as exc:
@@ -127,7 +169,30 @@ def _position(exc: yaml.MarkedYAMLError) -> str:
 
 
 def dump(data: Any) -> str:
-    """Deterministic YAML: keys in the order the caller built them, block style."""
-    return yaml.safe_dump(
-        data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100
+    """Deterministic YAML: keys in the order the caller built them, block style.
+
+    libyaml's emitter writes the very bytes PyYAML's does when every key and string is
+    printable ASCII (tests compare them), in a fraction of the time; else PyYAML writes
+    (the two quote and fold other text differently).
+    """
+    dumper = yaml.CSafeDumper if _emits_alike(data) else yaml.SafeDumper
+    return yaml.dump(
+        data,
+        Dumper=dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=100,
     )
+
+
+def _emits_alike(data: Any) -> bool:
+    """Whether every key and string of ``data`` is printable ASCII, no key empty (at C speed)."""
+    if not yaml.__with_libyaml__:
+        return False
+    try:
+        text = json.dumps(data, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return False
+    # json escapes a quote, a backslash and control characters with a backslash; DEL it keeps.
+    return text.isascii() and "\\" not in text and "\x7f" not in text and '"":' not in text
