@@ -245,16 +245,12 @@ class Worker:
         if outcome.not_before is not None and outcome.not_before > now:
             # outside a deploy window: wait for it, whatever the retry budget says
             self.store.retry_at(dispatch.id, outcome.not_before, outcome.detail)
-            log.emit(
-                "dispatch",
-                dispatch=dispatch.id,
-                batch=dispatch.batch_id,
-                environment=dispatch.environment,
-                type=dispatch.type,
-                attempt=attempts,
-                outcome="waiting",
+            _log_dispatch(
+                dispatch,
+                attempts,
+                "waiting",
+                outcome.detail,
                 retry_in=round(outcome.not_before - now, 3),
-                detail=outcome.detail,
             )
             return
         deadline = dispatch.created_at + self.config.dispatch_retry_seconds
@@ -266,17 +262,7 @@ class Worker:
         when = min(now + backoff(attempts, outcome.retry_after), deadline)
         self.store.retry_at(dispatch.id, when, outcome.detail)
         self.metrics.dispatches.labels(dispatch.environment, dispatch.type, "retry").inc()
-        log.emit(
-            "dispatch",
-            dispatch=dispatch.id,
-            batch=dispatch.batch_id,
-            environment=dispatch.environment,
-            type=dispatch.type,
-            attempt=attempts,
-            outcome="retry",
-            retry_in=round(when - now, 3),
-            detail=outcome.detail,
-        )
+        _log_dispatch(dispatch, attempts, "retry", outcome.detail, retry_in=round(when - now, 3))
 
     def _finish(
         self,
@@ -288,16 +274,24 @@ class Worker:
     ) -> None:
         self.store.finish(dispatch.id, status, detail, self.clock(), record)
         self.metrics.dispatches.labels(dispatch.environment, dispatch.type, status).inc()
-        log.emit(
-            "dispatch",
-            dispatch=dispatch.id,
-            batch=dispatch.batch_id,
-            environment=dispatch.environment,
-            type=dispatch.type,
-            attempt=attempts,
-            outcome=status,
-            detail=detail,
-        )
+        _log_dispatch(dispatch, attempts, status, detail)
+
+
+def _log_dispatch(
+    dispatch: Dispatch, attempts: int | None, outcome: str, detail: str, **more: float
+) -> None:
+    """The one JSON log line of a dispatch attempt."""
+    log.emit(
+        "dispatch",
+        dispatch=dispatch.id,
+        batch=dispatch.batch_id,
+        environment=dispatch.environment,
+        type=dispatch.type,
+        attempt=attempts,
+        outcome=outcome,
+        **more,
+        detail=detail,
+    )
 
 
 def _plan_summary(made: plans.Plan) -> str:

@@ -127,6 +127,14 @@ def unexpected(
     return DispatchOutcome(Status.FAILED, detail)
 
 
+def internal_error(what: str, exc: Exception, secrets: Iterable[str]) -> DispatchOutcome:
+    """A dispatcher's own bug as a failed attempt: a bug must not stop the inbox's worker."""
+    return DispatchOutcome(
+        Status.FAILED,
+        scrub(f"{what}: internal error: {type(exc).__name__}: {exc}"[:400], secrets),
+    )
+
+
 def snippet(answer: Answer, secrets: Iterable[str]) -> str:
     """A short readable part of the body: a JSON message, or text without markup."""
     text = answer.body.decode("utf-8", errors="replace")

@@ -108,12 +108,7 @@ class GitHubDispatcher:
         try:
             return self._dispatch(request)
         except Exception as exc:  # never raise: a bug must not stop the inbox's worker
-            return DispatchOutcome(
-                Status.FAILED,
-                _http.scrub(
-                    f"GitHub: internal error: {type(exc).__name__}: {exc}"[:400], self._secrets
-                ),
-            )
+            return _http.internal_error("GitHub", exc, self._secrets)
 
     def _dispatch(self, request: DispatchRequest) -> DispatchOutcome:
         inputs = {"environment": request.environment, "mode": request.mode.value}

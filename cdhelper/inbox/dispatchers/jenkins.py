@@ -72,12 +72,7 @@ class JenkinsDispatcher:
         try:
             return self._dispatch(request)
         except Exception as exc:  # never raise: a bug must not stop the inbox's worker
-            return DispatchOutcome(
-                Status.FAILED,
-                _http.scrub(
-                    f"Jenkins: internal error: {type(exc).__name__}: {exc}"[:400], self._secrets
-                ),
-            )
+            return _http.internal_error("Jenkins", exc, self._secrets)
 
     def _dispatch(self, request: DispatchRequest) -> DispatchOutcome:
         form = {"TARGET": request.environment, "MODE": request.mode.value}
