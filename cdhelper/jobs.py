@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from cdhelper import planner, policies, seen, windows
 from cdhelper.backends import NodeReader, Source, by_kind
@@ -23,10 +24,19 @@ from cdhelper.inventory import Service
 from cdhelper.plan import Mode, Plan, Policies
 from cdhelper.planner import Key, PlanBody, Policy
 from cdhelper.reference import ImageRef
-from cdhelper.registry import RegistryClient
 from cdhelper.values import Lookup, Node, Platform, PushTime, format_duration
 
+if TYPE_CHECKING:
+    # requests loads with the registry client, made only by a plan that asks a registry
+    from cdhelper.registry import RegistryClient
+
 DEFAULT_PARALLEL = 8
+
+
+def _default_registry() -> RegistryClient:
+    from cdhelper.registry import RegistryClient  # noqa: PLC0415 (see TYPE_CHECKING above)
+
+    return RegistryClient()
 
 
 @dataclass(frozen=True)
@@ -37,7 +47,7 @@ class PlanRequest:
     policy: Policy = field(default_factory=Policy)
     filters: Sequence[Filter] = ()
     resolve_digests: bool = False
-    registry: Callable[[], RegistryClient] = RegistryClient
+    registry: Callable[[], RegistryClient] = _default_registry
     parallel: int = DEFAULT_PARALLEL
     windows: Sequence[windows.Window] = ()  # recorded in the plan, with whether open now
     state: str | None = None  # a folder for first-seen push times (smart mode)

@@ -14,17 +14,21 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-import requests
-
-from cdhelper import cleartext, documents, http, redact
+from cdhelper import cleartext, documents, redact
 from cdhelper.backends.base import BackendType, Observation, Task
 from cdhelper.credentials import is_header_safe
 from cdhelper.errors import ApiError, ConfigError, InputError
 from cdhelper.inventory import Inventory, Service, Target, fingerprint, service
 from cdhelper.plan import Action
+
+if TYPE_CHECKING:
+    import requests
+
+# cdhelper.http (and requests under it) loads only where Swarmpit is talked to: reading
+# an inventory file of Swarmpit services, or planning from one, needs neither.
 
 TOKEN_ENV = "CDHELPER_SWARMPIT_TOKEN"  # noqa: S105 (a variable name, not a secret)
 URL_ENV = "CDHELPER_SWARMPIT_URL"
@@ -93,6 +97,8 @@ class Swarmpit:
     """A Swarmpit server, addressed by its base URL, authenticated by an API token."""
 
     def __init__(self, url: str, token: str, session: requests.Session | None = None) -> None:
+        from cdhelper import http  # noqa: PLC0415 (requests: only to talk to Swarmpit)
+
         self.url = normalise_url(url)
         self._session = session or http.new_session()
         self._session.headers["Authorization"] = f"Bearer {token}"
@@ -110,6 +116,8 @@ class Swarmpit:
 
         With ``missing_ok``, a 404 is an answer (the object is gone), not an error.
         """
+        from cdhelper import http  # noqa: PLC0415 (requests: only to talk to Swarmpit)
+
         if self._refused is not None:
             raise ApiError(f"not tried, the token was refused before: {self._refused}", 401)
         response = http.request(self._session, method, url, what=self._what, **kwargs)
@@ -138,6 +146,8 @@ class Swarmpit:
         return found[0] if found else None
 
     def redeploy(self, action: Action) -> str:
+        from cdhelper import http  # noqa: PLC0415 (requests: only to talk to Swarmpit)
+
         url = f"{self.url}/api/services/{quote(action.service.id, safe='')}/redeploy"
         # The answer is not used, only its status: read no more than an error's worth.
         response = self._request(
@@ -180,6 +190,8 @@ class Swarmpit:
         ``PreviousSpec`` is empty and the call would fail: cdhelper does not ask then, and
         refuses when Swarmpit's service says ``deployment.rollbackAllowed: false``.
         """
+        from cdhelper import http  # noqa: PLC0415 (requests: only to talk to Swarmpit)
+
         path = f"/api/services/{quote(action.service.id, safe='')}"
         service = self._get_json(path, missing_ok=True)
         deployment = _object(service, "deployment") if isinstance(service, dict) else {}
@@ -194,6 +206,8 @@ class Swarmpit:
 
     def _get_json(self, path: str, *, missing_ok: bool = False) -> Any:
         """The JSON answer to ``GET path``; None for a 404 when ``missing_ok``."""
+        from cdhelper import http  # noqa: PLC0415 (requests: only to talk to Swarmpit)
+
         response = self._request("GET", f"{self.url}{path}", missing_ok=missing_ok)
         if response.status_code == 404:
             return None
