@@ -10,7 +10,6 @@ actions still standing).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -180,6 +179,8 @@ def _with_created(
     }
     if not refs:
         return facts
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 (only to ask registries)
+
     client = registry()
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         found = dict(zip(refs, pool.map(_created(client), refs.values()), strict=True))
@@ -212,6 +213,8 @@ def _with_platforms(
         for action in body.actions
         if action.target_digest is not None
     }
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 (only to ask registries)
+
     client = registry()
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         found = dict(zip(refs, pool.map(_platforms(client), refs.values()), strict=True))
