@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from cdhelper import cleartext, documents, redact
+from cdhelper import answers, cleartext, documents, redact
 from cdhelper.backends.base import BackendType, Observation, Task
 from cdhelper.credentials import is_header_safe
 from cdhelper.errors import ApiError, ConfigError, InputError
@@ -124,12 +124,12 @@ class Swarmpit:
         if response.status_code == 401:
             self._session.headers.pop("Authorization", None)
             try:
-                http.check(response, self._what, _HINTS)
+                answers.check(response, self._what, _HINTS)
             except ApiError as exc:
                 self._refused = exc.message
                 raise
         if not (missing_ok and response.status_code == 404):
-            http.check(response, self._what, _HINTS)
+            answers.check(response, self._what, _HINTS)
         return response
 
     def inventory(self) -> Inventory:
@@ -146,12 +146,10 @@ class Swarmpit:
         return found[0] if found else None
 
     def redeploy(self, action: Action) -> str:
-        from cdhelper import http  # noqa: PLC0415 (requests: only to talk to Swarmpit)
-
         url = f"{self.url}/api/services/{quote(action.service.id, safe='')}/redeploy"
         # The answer is not used, only its status: read no more than an error's worth.
         response = self._request(
-            "POST", url, params={"tag": action.tag}, max_body=http.MAX_ERROR_BODY
+            "POST", url, params={"tag": action.tag}, max_body=answers.MAX_ERROR_BODY
         )
         return f"redeploy of tag {action.tag} accepted (HTTP {response.status_code})"
 
@@ -190,8 +188,6 @@ class Swarmpit:
         ``PreviousSpec`` is empty and the call would fail: cdhelper does not ask then, and
         refuses when Swarmpit's service says ``deployment.rollbackAllowed: false``.
         """
-        from cdhelper import http  # noqa: PLC0415 (requests: only to talk to Swarmpit)
-
         path = f"/api/services/{quote(action.service.id, safe='')}"
         service = self._get_json(path, missing_ok=True)
         deployment = _object(service, "deployment") if isinstance(service, dict) else {}
@@ -201,18 +197,18 @@ class Swarmpit:
                 f"{self._what}: {action.service} has no previous spec to roll back to "
                 "(deployment.rollbackAllowed is false)"
             )
-        response = self._request("POST", f"{self.url}{path}/rollback", max_body=http.MAX_ERROR_BODY)
+        response = self._request(
+            "POST", f"{self.url}{path}/rollback", max_body=answers.MAX_ERROR_BODY
+        )
         return f"rollback accepted (HTTP {response.status_code})"
 
     def _get_json(self, path: str, *, missing_ok: bool = False) -> Any:
         """The JSON answer to ``GET path``; None for a 404 when ``missing_ok``."""
-        from cdhelper import http  # noqa: PLC0415 (requests: only to talk to Swarmpit)
-
         response = self._request("GET", f"{self.url}{path}", missing_ok=missing_ok)
         if response.status_code == 404:
             return None
         try:
-            return http.json_body(response)
+            return answers.json_body(response)
         except ValueError:
             raise InputError(
                 f"{self._what}: GET {path} did not answer JSON: is this a Swarmpit URL?"
