@@ -19,7 +19,16 @@ from cdhelper import documents, platforms
 from cdhelper.backends.base import BackendType, Observation, Task
 from cdhelper.credentials import CONFIG_ENV, CredentialStore
 from cdhelper.errors import ApiError, ConfigError, OutcomeUnknownError
-from cdhelper.inventory import STACK_LABEL, Inventory, Service, Target, fingerprint, service
+from cdhelper.inventory import (
+    STACK_LABEL,
+    Inventory,
+    Service,
+    Spec,
+    Target,
+    fingerprint,
+    kept,
+    service,
+)
 from cdhelper.plan import Action
 from cdhelper.reference import short_digest
 from cdhelper.values import Node
@@ -32,6 +41,7 @@ if TYPE_CHECKING:
 
 HOST_ENV = "DOCKER_HOST"
 KIND = "docker"
+SCHEMA = "docker-services"
 OUT_OF_SEQUENCE = "update out of sequence"
 UPDATE_RETRIES = 5
 CALL_TIMEOUT = 60  # seconds, for one Engine API call; the command's deadline may cut it
@@ -332,40 +342,48 @@ def from_docker(data: Any, where: str, url: str | None = None) -> Inventory:
 
 
 def parse_services(data: Any, where: str, target: Target) -> Inventory:
-    documents.validate(data, "docker-services", where, "Docker Engine service list")
-    services = []
-    for index, raw in enumerate(data):
-        spec = raw["Spec"]
-        container = spec["TaskTemplate"].get("ContainerSpec")
-        if container is None:  # plugin services run no image
-            continue
-        image, digest = split_image(container["Image"])
-        labels = spec.get("Labels") or {}
-        placement = _placement(spec["TaskTemplate"].get("Placement"))
-        services.append(
-            service(
-                where,
-                f"$[{index}].Spec.TaskTemplate.ContainerSpec.Image",
-                id=raw["ID"],
-                name=spec["Name"],
-                stack=labels.get(STACK_LABEL),
-                labels=labels,
-                image=image,
-                digest=digest,
-                version=raw["Version"]["Index"],
-                fingerprint=fingerprint(spec),
-                update_state=(raw.get("UpdateStatus") or {}).get("State"),
-                constraints=tuple(
-                    c for c in placement.get("Constraints") or () if isinstance(c, str)
-                ),
-                platforms=tuple(
-                    platforms.node_platform(str(p.get("OS", "")), str(p.get("Architecture", "")))
-                    for p in placement.get("Platforms") or ()
-                    if isinstance(p, dict)
-                ),
-            )
-        )
-    return Inventory(target, tuple(services))
+    documents.validate(data, SCHEMA, where, "Docker Engine service list")
+    found = (record(index, raw, kept(raw), where) for index, raw in enumerate(data))
+    return Inventory(target, tuple(service for service in found if service is not None))
+
+
+def record(
+    index: int, raw: Mapping[str, Any], again: Callable[[], Any], where: str
+) -> Service | None:
+    """One valid service of ``GET /services`` (None: a plugin service, which runs no image).
+
+    ``again`` re-reads the record: its spec is hashed only if a plan needs the fingerprint.
+    """
+    spec = raw["Spec"]
+    container = spec["TaskTemplate"].get("ContainerSpec")
+    if container is None:
+        return None
+    image, digest = split_image(container["Image"])
+    labels = spec.get("Labels") or {}
+    placement = _placement(spec["TaskTemplate"].get("Placement"))
+    return service(
+        where,
+        f"$[{index}].Spec.TaskTemplate.ContainerSpec.Image",
+        id=raw["ID"],
+        name=spec["Name"],
+        stack=labels.get(STACK_LABEL),
+        labels=labels,
+        image=image,
+        digest=digest,
+        version=raw["Version"]["Index"],
+        spec=Spec(again, _spec),
+        update_state=(raw.get("UpdateStatus") or {}).get("State"),
+        constraints=tuple(c for c in placement.get("Constraints") or () if isinstance(c, str)),
+        platforms=tuple(
+            platforms.node_platform(str(p.get("OS", "")), str(p.get("Architecture", "")))
+            for p in placement.get("Platforms") or ()
+            if isinstance(p, dict)
+        ),
+    )
+
+
+def _spec(raw: Mapping[str, Any]) -> Any:
+    return raw["Spec"]
 
 
 def _placement(raw: Any) -> dict[str, list[Any]]:
@@ -419,6 +437,8 @@ BACKEND = BackendType(
     can_wait=True,
     detect_inventory=is_service_list,
     parse_inventory=from_docker,
+    inventory_schema=SCHEMA,
+    inventory_record=record,
     connect=_connect,
     environment=(
         ("DOCKER_TLS_VERIFY", "1: TLS to a tcp:// Docker Engine"),

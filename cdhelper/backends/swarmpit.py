@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from cdhelper import answers, cleartext, documents, redact
+from cdhelper import answers, cleartext, documents, redact, reference
 from cdhelper.backends.base import BackendType, Observation, Task
 from cdhelper.credentials import is_header_safe
 from cdhelper.errors import ApiError, ConfigError, InputError
-from cdhelper.inventory import Inventory, Service, Target, fingerprint, service
+from cdhelper.inventory import Inventory, Service, Spec, Target, kept
 from cdhelper.plan import Action
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ TOKEN_ENV = "CDHELPER_SWARMPIT_TOKEN"  # noqa: S105 (a variable name, not a secr
 URL_ENV = "CDHELPER_SWARMPIT_URL"
 ALLOW_HTTP_ENV = "CDHELPER_ALLOW_HTTP"  # "1": the token may go over plain http
 KIND = "swarmpit"
+SCHEMA = "swarmpit-services"
+SCHEMA_TITLE = "Swarmpit service list"
 
 # Swarmpit fields that change without any change to the service spec.
 _RUNTIME_FIELDS = frozenset({"version", "createdAt", "updatedAt", "state", "status"})
@@ -244,29 +246,34 @@ def _task(raw: Mapping[str, Any]) -> Task:
 
 
 def from_swarmpit(data: Any, where: str, url: str | None = None) -> Inventory:
-    documents.validate(data, "swarmpit-services", where, "Swarmpit service list")
-    services = []
-    for index, raw in enumerate(data):
-        repository = raw["repository"]
-        spec_fields = {k: v for k, v in raw.items() if k not in _RUNTIME_FIELDS}
-        labels = {item["name"]: item.get("value") or "" for item in raw.get("labels") or []}
-        status = raw.get("status") or {}
-        services.append(
-            service(
-                where,
-                f"$[{index}].repository.image",
-                id=raw["id"],
-                name=raw["serviceName"],
-                stack=raw.get("stack") or None,
-                labels=labels,
-                image=repository["image"],
-                digest=repository.get("imageDigest") or None,
-                version=raw["version"],
-                fingerprint=fingerprint(spec_fields),
-                update_state=status.get("update"),
-            )
-        )
+    documents.validate(data, "swarmpit-services", where, SCHEMA_TITLE)
+    services = [record(index, raw, kept(raw), where) for index, raw in enumerate(data)]
     return Inventory(Target(KIND, url), tuple(services))
+
+
+def record(index: int, raw: Mapping[str, Any], again: Callable[[], Any], where: str) -> Service:
+    """One valid record of ``GET /api/services``; ``again`` re-reads it for its fingerprint."""
+    repository = raw["repository"]
+    labels = raw.get("labels")
+    status = raw.get("status")
+    try:
+        return Service(
+            raw["id"],
+            raw["serviceName"],
+            raw.get("stack") or None,
+            {item["name"]: item.get("value") or "" for item in labels} if labels else {},
+            repository["image"],
+            repository.get("imageDigest") or None,
+            raw["version"],
+            Spec(again, _spec_fields),
+            status.get("update") if status else None,
+        )
+    except reference.ReferenceError as exc:
+        raise InputError(f"{where}: $[{index}].repository.image: {exc.message}") from None
+
+
+def _spec_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in raw.items() if k not in _RUNTIME_FIELDS}
 
 
 def is_service_list(data: Any) -> bool:
@@ -294,6 +301,8 @@ BACKEND = BackendType(
     can_wait=True,
     detect_inventory=is_service_list,
     parse_inventory=from_swarmpit,
+    inventory_schema=SCHEMA,
+    inventory_record=record,
     connect=_connect,
     environment=((TOKEN_ENV, "the Swarmpit API token"),),
 )
