@@ -8,7 +8,8 @@ docker-py's (:mod:`docker.auth`, :mod:`docker.credentials`), the reader the Dock
 backend uses too, so both paths agree on every credential. cdhelper adds what docker-py
 lacks: a config that is not what Docker expects is an error naming the file and the JSON
 path (docker-py silently ignores a config that is not JSON), a credential helper that
-hangs times out, and every secret read is registered for redaction and never shown.
+hangs times out (:mod:`cdhelper.credential_helpers`, imported with docker-py only when a
+config is read), and every secret read is registered for redaction and never shown.
 """
 
 from __future__ import annotations
