@@ -10,8 +10,8 @@ from typing import Any
 from xml.etree import ElementTree
 
 from cdhelper import __version__, documents, windows
-from cdhelper.applier import FAILURES, ActionResult, ApplyResult, Outcome, Status
 from cdhelper.events import PushEvent
+from cdhelper.outcomes import FAILURES, ActionResult, ApplyResult, Outcome, Status
 from cdhelper.plan import Action, Mode, Plan, Skip
 from cdhelper.reference import ImageRef, short_digest
 from cdhelper.values import Stats, format_time

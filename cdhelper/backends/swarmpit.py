@@ -14,17 +14,21 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-import requests
-
-from cdhelper import cleartext, documents, http, redact, reference
+from cdhelper import answers, cleartext, documents, redact, reference
 from cdhelper.backends.base import BackendType, Observation, Task
 from cdhelper.credentials import is_header_safe
 from cdhelper.errors import ApiError, ConfigError, InputError
 from cdhelper.inventory import Inventory, Service, Spec, Target, kept
 from cdhelper.plan import Action
+
+if TYPE_CHECKING:
+    import requests
+
+# cdhelper.http (and requests under it) loads only where Swarmpit is talked to: reading
+# an inventory file of Swarmpit services, or planning from one, needs neither.
 
 TOKEN_ENV = "CDHELPER_SWARMPIT_TOKEN"  # noqa: S105 (a variable name, not a secret)
 URL_ENV = "CDHELPER_SWARMPIT_URL"
@@ -95,6 +99,8 @@ class Swarmpit:
     """A Swarmpit server, addressed by its base URL, authenticated by an API token."""
 
     def __init__(self, url: str, token: str, session: requests.Session | None = None) -> None:
+        from cdhelper import http  # noqa: PLC0415 (requests: only to talk to Swarmpit)
+
         self.url = normalise_url(url)
         self._session = session or http.new_session()
         self._session.headers["Authorization"] = f"Bearer {token}"
@@ -112,18 +118,20 @@ class Swarmpit:
 
         With ``missing_ok``, a 404 is an answer (the object is gone), not an error.
         """
+        from cdhelper import http  # noqa: PLC0415 (requests: only to talk to Swarmpit)
+
         if self._refused is not None:
             raise ApiError(f"not tried, the token was refused before: {self._refused}", 401)
         response = http.request(self._session, method, url, what=self._what, **kwargs)
         if response.status_code == 401:
             self._session.headers.pop("Authorization", None)
             try:
-                http.check(response, self._what, _HINTS)
+                answers.check(response, self._what, _HINTS)
             except ApiError as exc:
                 self._refused = exc.message
                 raise
         if not (missing_ok and response.status_code == 404):
-            http.check(response, self._what, _HINTS)
+            answers.check(response, self._what, _HINTS)
         return response
 
     def inventory(self) -> Inventory:
@@ -143,7 +151,7 @@ class Swarmpit:
         url = f"{self.url}/api/services/{quote(action.service.id, safe='')}/redeploy"
         # The answer is not used, only its status: read no more than an error's worth.
         response = self._request(
-            "POST", url, params={"tag": action.tag}, max_body=http.MAX_ERROR_BODY
+            "POST", url, params={"tag": action.tag}, max_body=answers.MAX_ERROR_BODY
         )
         return f"redeploy of tag {action.tag} accepted (HTTP {response.status_code})"
 
@@ -191,7 +199,9 @@ class Swarmpit:
                 f"{self._what}: {action.service} has no previous spec to roll back to "
                 "(deployment.rollbackAllowed is false)"
             )
-        response = self._request("POST", f"{self.url}{path}/rollback", max_body=http.MAX_ERROR_BODY)
+        response = self._request(
+            "POST", f"{self.url}{path}/rollback", max_body=answers.MAX_ERROR_BODY
+        )
         return f"rollback accepted (HTTP {response.status_code})"
 
     def _get_json(self, path: str, *, missing_ok: bool = False) -> Any:
@@ -200,7 +210,7 @@ class Swarmpit:
         if response.status_code == 404:
             return None
         try:
-            return http.json_body(response)
+            return answers.json_body(response)
         except ValueError:
             raise InputError(
                 f"{self._what}: GET {path} did not answer JSON: is this a Swarmpit URL?"
