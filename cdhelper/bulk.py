@@ -41,6 +41,10 @@ T = TypeVar("T")
 # holds only the element's place in the document's text).
 Build = Callable[[int, Any, Callable[[], Any]], T | None]
 
+# Below this size (about 400 Swarmpit services) the whole-document path is as quick, and
+# msgspec and orjson need not be loaded (~7 ms of a command's start).
+WORTH_IT = 512 * 1024
+
 # The keywords a schema for a plain array may have besides ``items`` for this path to
 # stand in for it: the rest would constrain the array itself (minItems, contains, ...).
 _ARRAY_KEYWORDS = frozenset({"$schema", "$id", "title", "description", "type", "items", "$defs"})

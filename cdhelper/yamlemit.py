@@ -37,7 +37,7 @@ _KEYWORDS = frozenset(
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 
 
-class Unsupported(Exception):
+class UnsupportedError(Exception):
     """A value this writer does not write: PyYAML writes the document."""
 
 
@@ -48,7 +48,7 @@ def dump(data: Any) -> str | None:
     out: list[str] = []
     try:
         _block(data, 0, out)
-    except Unsupported:
+    except UnsupportedError:
         return None
     out.append("\n")
     return "".join(out)
@@ -113,13 +113,13 @@ def _scalar(item: Any, indent: int, out: list[str], column: int) -> None:
     elif kind is int:
         out.append(str(item))
     else:
-        raise Unsupported(kind.__name__)
+        raise UnsupportedError(kind.__name__)
 
 
 def _key(key: Any) -> str:
     # PyYAML writes a key "? key" unless it is simple: shorter than 128 with its tag, !!str
     if type(key) is not str or len(key) + len("!!str") >= 128:
-        raise Unsupported("key")
+        raise UnsupportedError("key")
     if _SIMPLE.fullmatch(key) and key[-1] != ":" and key.lower() not in _KEYWORDS:
         return key
     style = _style(key)
@@ -127,7 +127,7 @@ def _key(key: Any) -> str:
         return "'" + key.replace("'", "''") + "'"
     if style == "":
         return key
-    raise Unsupported("key")
+    raise UnsupportedError("key")
 
 
 def _text(text: str, indent: int, out: list[str], column: int) -> None:
@@ -143,7 +143,7 @@ def _text(text: str, indent: int, out: list[str], column: int) -> None:
 def _style(text: str) -> str:
     """``""`` (plain) or ``"'"``: PyYAML's choice for printable ASCII without a line break."""
     if not _PRINTABLE.fullmatch(text):
-        raise Unsupported("text")
+        raise UnsupportedError("text")
     if text == "":
         return "'"
     if _resolve(text) != "tag:yaml.org,2002:str":
@@ -155,7 +155,7 @@ def _style(text: str) -> str:
 
 def _resolve(text: str) -> str:
     """The tag PyYAML's resolver gives ``text`` written plain."""
-    return str(_RESOLVER.resolve(yaml.nodes.ScalarNode, text, (True, False)))
+    return str(_RESOLVER.resolve(yaml.nodes.ScalarNode, text, (True, False)))  # type: ignore[no-untyped-call]
 
 
 _RESOLVER = yaml.resolver.Resolver()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -53,6 +54,13 @@ RAW_VALUES = [
 ]  # fmt: skip
 ODD_VALUES: list[Any] = [None, True, 0, -1, 1.5, 2**70, "", "v1\n", "\u00e9", [], {}, [{}]]
 PLACEHOLDER = "\x00raw{}\x00"
+
+
+@pytest.fixture(autouse=True)
+def every_size_element_by_element() -> Iterator[None]:
+    """The fixtures are small: read them element by element as a large file is read."""
+    with mock.patch.object(bulk, "WORTH_IT", 0):
+        yield
 
 
 def both(tmp_path: Path, data: bytes) -> tuple[Any, Any]:
@@ -198,3 +206,17 @@ def test_a_schema_that_constrains_the_array_itself_is_read_whole() -> None:
             assert bulk._item_validator("swarmpit-services") is None
         finally:
             bulk._item_validator.cache_clear()
+
+
+def test_only_a_large_file_is_read_element_by_element(tmp_path: Path) -> None:
+    document = json.loads((DATA / "swarmpit-services.json").read_text())
+    small, large = tmp_path / "small.json", tmp_path / "large.json"
+    small.write_text(json.dumps(document))
+    large.write_text(json.dumps(document * (2 * 1024 * 1024 // len(json.dumps(document)))))
+    with mock.patch.object(bulk, "WORTH_IT", 1024 * 1024):
+        split = mock.Mock(side_effect=bulk.elements)
+        with mock.patch.object(bulk, "elements", split):
+            load_inventory(str(small))
+            assert split.call_count == 0
+            assert len(load_inventory(str(large)).services) > len(document)
+            assert split.call_count == 1

@@ -58,7 +58,7 @@ def load_inventory(path: str) -> Inventory:
     """An inventory file: a backend's service list (read record by record), or a snapshot."""
     where = documents.display_name(path)
     data = documents.read_bytes(path)
-    records = bulk.elements(data)
+    records = bulk.elements(data) if len(data) >= bulk.WORTH_IT else None
     if records is not None:
         loaded = _load_records(records, where)
         if loaded is not None:
