@@ -116,7 +116,9 @@ def _scalar(item: Any, indent: int, out: list[str], column: int) -> None:
         raise UnsupportedError(kind.__name__)
 
 
+@lru_cache(maxsize=1024)
 def _key(key: Any) -> str:
+    """A mapping key as written (the few keys of a plan repeat thousands of times)."""
     # PyYAML writes a key "? key" unless it is simple: shorter than 128 with its tag, !!str
     if type(key) is not str or len(key) + len("!!str") >= 128:
         raise UnsupportedError("key")
@@ -183,6 +185,9 @@ def _block_indicators(text: str) -> bool:
 
 def _plain(text: str, indent: int, out: list[str], column: int) -> None:
     """PyYAML's ``write_plain``: at a single space past the width, a new line instead."""
+    if column + len(text) <= WIDTH:  # no space is past the width
+        out.append(text)
+        return
     words = text.split(" ")
     out.append(words[0])
     column += len(words[0])
@@ -205,6 +210,9 @@ def _plain(text: str, indent: int, out: list[str], column: int) -> None:
 
 def _single_quoted(text: str, indent: int, out: list[str], column: int) -> None:
     """PyYAML's ``write_single_quoted``: folded like plain text, but never at either end."""
+    if column + 1 + len(text) + text.count("'") <= WIDTH:  # no space is past the width
+        out.append("'" + text.replace("'", "''") + "'")
+        return
     out.append("'")
     column += 1
     position = 0
