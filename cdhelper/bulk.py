@@ -31,7 +31,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache, partial
+from functools import cache
 from typing import Any, TypeVar
 
 from cdhelper import documents, fastschema, parsers
@@ -122,18 +122,17 @@ def _checked(items: list[Any], validator: fastschema.Compiled) -> Iterator[tuple
         except (orjson.JSONDecodeError, orjson.JSONEncodeError):
             raise _DoubtError from None
         if again == text or again == compact(raw, indent=-1):
-            reload: Callable[[], Any] = _Again(raw)
             deep = again.count(b"[") + again.count(b"{") > shallow
         else:
             tree = _strict(text)
             if tree is None:
                 raise _DoubtError
-            reload, deep = partial(parsers.loads_json, bytes(text).decode(), ""), True
+            deep = True
         if deep and _depth(tree) > shallow:
             raise _DoubtError
         if not fastschema.passes(validator, tree):
             raise _DoubtError
-        yield index, raw, tree, reload
+        yield index, raw, tree, _Again(raw)
 
 
 def _may_fork() -> bool:
@@ -233,7 +232,12 @@ def _collector_paused() -> Iterator[None]:
 
 
 class _Again:
-    """An element parsed again, from its place in the document (kept per service: small)."""
+    """An element (vouched for) parsed again, from its place in the document.
+
+    Kept per service, so small; used when a plan needs the service's fingerprint. orjson
+    reads it when it reads it as ``json`` does (written back, the same text), else the
+    strict parser does (a huge integer, say, which orjson reads as a float).
+    """
 
     __slots__ = ("raw",)
 
@@ -241,9 +245,18 @@ class _Again:
         self.raw = raw
 
     def __call__(self) -> Any:
+        import msgspec  # noqa: PLC0415
         import orjson  # noqa: PLC0415
 
-        return orjson.loads(memoryview(self.raw))
+        text = memoryview(self.raw)
+        try:
+            tree = orjson.loads(text)
+            again = orjson.dumps(tree)
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+            again = b""
+        if again and (again == text or again == msgspec.json.format(self.raw, indent=-1)):
+            return tree
+        return parsers.loads_json(bytes(text).decode("utf-8"), "")
 
 
 def _strict(text: memoryview) -> Any:
