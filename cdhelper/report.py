@@ -97,6 +97,9 @@ def _runs(action: Action) -> str:
 
 def _clean(text: str) -> str:
     """One line without control characters: a name cannot fake lines of the review."""
+    line = " ".join(text.split())
+    if line.isprintable():
+        return line
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in " ".join(text.split()))
 
 
