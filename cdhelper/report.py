@@ -10,8 +10,8 @@ from typing import Any
 from xml.etree import ElementTree
 
 from cdhelper import __version__, documents, windows
-from cdhelper.applier import FAILURES, ActionResult, ApplyResult, Outcome, Status
 from cdhelper.events import PushEvent
+from cdhelper.outcomes import FAILURES, ActionResult, ApplyResult, Outcome, Status
 from cdhelper.plan import Action, Mode, Plan, Skip
 from cdhelper.reference import ImageRef, short_digest
 from cdhelper.values import Stats, format_time
@@ -38,6 +38,18 @@ def event_fields(event: PushEvent) -> dict[str, Any]:
         "tag": event.image.tag,
         **event.to_dict(),
     }
+
+
+def events_text(events: Sequence[PushEvent]) -> str:
+    """``validate``'s table: a line per push event, tab-separated, built as one text.
+
+    Source, image, digest and time (``-`` where unknown). One text, so a storm of 100,000
+    events is written at once rather than line by line.
+    """
+    return "".join(
+        f"{e.source}\t{e.image.tagged}\t{e.digest or '-'}\t{format_time(e.timestamp) or '-'}\n"
+        for e in events
+    )
 
 
 def render_plan(plan: Plan, fmt: Format) -> str:
