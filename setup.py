@@ -28,6 +28,10 @@ setup(
         # the compiled fast path of schema validation (jsonschema explains a failure)
         "jsonschema-rs>=0.25",
         "pyyaml>=6.0",
+        # large inventories read element by element (cdhelper.bulk): msgspec splits the
+        # array without building it, orjson parses each element
+        "msgspec>=0.18",
+        "orjson>=3.10",
         "docker>=7.0",
         # the webhook inbox (cdhelper serve)
         "uvicorn>=0.30",

@@ -21,6 +21,7 @@ Needs nothing but cdhelper installed in this interpreter; touches no network.
 from __future__ import annotations
 
 import argparse
+import compileall
 import copy
 import json
 import os
@@ -147,15 +148,13 @@ def run(args: list[str]) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 1024  # KiB on Linux
 
 
-def measure(args: list[str], runs: int) -> tuple[float, float]:
-    results = [run(args) for _ in range(runs)]
-    return statistics.median(r[0] for r in results), max(r[1] for r in results)
-
-
 def generate(work: Path, size: int, registry: str) -> None:
     """Write the inputs for ``size`` services (run in a child: keeps this process small)."""
-    (work / f"inventory-{size}.json").write_text(json.dumps(inventory(size)))
-    (work / f"smart-{size}.json").write_text(json.dumps(inventory(size, registry)))
+    # compact, as Swarmpit's GET /api/services answers (and the Engine's GET /services)
+    compact = (",", ":")
+    (work / f"inventory-{size}.json").write_text(json.dumps(inventory(size), separators=compact))
+    smart = json.dumps(inventory(size, registry), separators=compact)
+    (work / f"smart-{size}.json").write_text(smart)
     (work / f"envelope-{size}.json").write_text(json.dumps(registry_envelope(size)))
 
 
@@ -171,12 +170,17 @@ def main() -> None:
         return
     sizes = [int(s) for s in options.sizes.split(",")]
     commands = options.commands.split(",")
+    # An installed package has its bytecode compiled (pip does it); a checkout may not,
+    # and PYTHONDONTWRITEBYTECODE=1 would make every run compile cdhelper again.
+    compileall.compile_dir(ROOT / "cdhelper", quiet=1)
     registry = start_registry()
+    times: dict[tuple[str, int], list[float]] = {}
+    peaks: dict[tuple[str, int], float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         event = work / "hub.json"
         event.write_text(json.dumps(hub_event()))
-        rows = []
+        arguments: dict[tuple[str, int], list[str]] = {}
         for size in sizes:
             # A child writes the inputs: the benchmark's own memory never inflates the
             # peak RSS measured for the cdhelper processes it spawns.
@@ -185,27 +189,33 @@ def main() -> None:
                 check=True,
             )
             inv = work / f"inventory-{size}.json"
-            smart = work / f"smart-{size}.json"
-            envelope = work / f"envelope-{size}.json"
             plan = work / f"plan-{size}.yaml"
             run(["plan", "--event", str(event), "--inventory", str(inv), "-o", str(plan)])
             for command, args in (
                 ("plan", ["plan", "--event", str(event), "--inventory", str(inv)]),
-                ("smart", ["plan", "--smart", "--inventory", str(smart)]),
-                ("validate", ["validate", str(envelope)]),
+                ("smart", ["plan", "--smart", "--inventory", str(work / f"smart-{size}.json")]),
+                ("validate", ["validate", str(work / f"envelope-{size}.json")]),
                 ("show", ["show", str(plan)]),
             ):
                 if command in commands:
-                    seconds, peak = measure(args, options.runs)
-                    rows.append((command, size, seconds, peak))
-    base = {command: seconds for command, size, seconds, _ in rows if size == sizes[0]}
+                    arguments[command, size] = args
+        # Paired runs: each round runs every size once, so a slower moment of the machine
+        # weighs on the 10-service run and on the large ones alike.
+        for _ in range(options.runs):
+            for key, args in arguments.items():
+                seconds, peak = run(args)
+                times.setdefault(key, []).append(seconds)
+                peaks[key] = max(peaks.get(key, 0.0), peak)
     print(f"{'command':<9} {'services':>9} {'median s':>9} {'ratio':>7} {'peak MB':>8}")
-    for command, size, seconds, peak in rows:
-        ratio = seconds / base[command]
+    for command, size in arguments:
+        base = times[command, sizes[0]]
+        ratio = statistics.median(t / b for t, b in zip(times[command, size], base, strict=True))
+        seconds, peak = statistics.median(times[command, size]), peaks[command, size]
         print(f"{command:<9} {size:>9,} {seconds:>9.3f} {ratio:>6.1f}x {peak:>8.0f}")
     print(
-        f"({options.runs} runs each; smart = plan --smart against a loopback registry that "
-        f"answers at once, {SMART_TAGS} tags; python {sys.version.split()[0]}; "
+        f"({options.runs} paired runs; ratio: the median of each run's ratio to the "
+        f"{sizes[0]:,}-service run of the same round; smart = plan --smart against a loopback "
+        f"registry that answers at once, {SMART_TAGS} tags; python {sys.version.split()[0]}; "
         f"{os.cpu_count()} cores)"
     )
 

@@ -8,7 +8,8 @@ docker-py's (:mod:`docker.auth`, :mod:`docker.credentials`), the reader the Dock
 backend uses too, so both paths agree on every credential. cdhelper adds what docker-py
 lacks: a config that is not what Docker expects is an error naming the file and the JSON
 path (docker-py silently ignores a config that is not JSON), a credential helper that
-hangs times out, and every secret read is registered for redaction and never shown.
+hangs times out (:mod:`cdhelper.credential_helpers`, imported with docker-py only when a
+config is read), and every secret read is registered for redaction and never shown.
 """
 
 from __future__ import annotations
@@ -18,26 +19,27 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import docker.auth
-import docker.credentials
-import docker.errors
 
 from cdhelper import redact
 from cdhelper.documents import json_path
 from cdhelper.errors import ConfigError
 from cdhelper.reference import DOCKER_HUB, normalise_registry
 
-# The key the Docker CLI uses for Docker Hub in config.json and with credential helpers.
-DOCKER_HUB_SERVER = docker.auth.INDEX_URL
-HELPER_TIMEOUT = 30.0
+if TYPE_CHECKING:
+    import docker.auth
+
+# docker-py loads when a config is read (CredentialStore), not for naming DOCKER_CONFIG or
+# checking a token: the commands that read no credentials never import it.
+
+# The key the Docker CLI uses for Docker Hub in config.json and with credential helpers
+# (docker-py's docker.auth.INDEX_URL, which a test holds it to).
+DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
 CONFIG_ENV = "DOCKER_CONFIG"  # the Docker CLI's configuration folder (config.json)
 AUTH_SECTIONS = ("auths", "credHelpers", "credsStore")
 _HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -134,6 +136,10 @@ class CredentialStore:
         return _credential(found) if found else None
 
     def _resolve(self, key: str) -> dict[str, Any] | None:
+        import docker.errors  # noqa: PLC0415 (docker-py: only to read credentials)
+
+        from cdhelper.credential_helpers import HelperFailed  # noqa: PLC0415
+
         helper = self._auth.get_credential_store(key)
         if helper is not None:
             _check_installed(str(helper), key, self._source)
@@ -141,9 +147,7 @@ class CredentialStore:
             found: dict[str, Any] | None = self._auth.resolve_authconfig(key)
         except docker.errors.DockerException as exc:
             cause = exc.__cause__
-            raise ConfigError(
-                str(cause) if isinstance(cause, _HelperFailed) else str(exc)
-            ) from None
+            raise ConfigError(str(cause) if isinstance(cause, HelperFailed) else str(exc)) from None
         except (ValueError, KeyError, TypeError):  # the helper's answer was not its JSON
             raise ConfigError(
                 f"credential helper docker-credential-{helper} gave no Username/Secret for {key}"
@@ -177,22 +181,27 @@ def _credential(found: Mapping[str, Any]) -> Credential | None:
 
 def _load(config: dict[str, Any], source: str) -> docker.auth.AuthConfig:
     """docker-py's AuthConfig of the auth sections, after checking their shape."""
+    import docker.auth  # noqa: PLC0415 (docker-py: only to read credentials)
+    import docker.errors  # noqa: PLC0415
+
+    from cdhelper.credential_helpers import AuthConfig  # noqa: PLC0415
+
     sections = {key: config[key] for key in AUTH_SECTIONS if config.get(key) not in (None, "")}
     problems = _shape_problems(sections)
     if problems:
         raise ConfigError(f"{source}: not a valid Docker config", problems)
     if not sections:  # docker-py would go and read a config file of its own choosing
-        return _AuthConfig({})
+        return AuthConfig({})
     if "auths" in sections:  # "auth": "" means none (docker-py would fail to decode it)
         sections["auths"] = {
             key: {k: v for k, v in entry.items() if not (k == "auth" and v == "")}
             for key, entry in sections["auths"].items()
         }
     try:
-        loaded = _AuthConfig.load_config(None, sections)
+        loaded = AuthConfig.load_config(None, sections)
     except (docker.errors.DockerException, ValueError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{source}: not a valid Docker config: {type(exc).__name__}") from None
-    assert isinstance(loaded, _AuthConfig)
+    assert isinstance(loaded, AuthConfig)
     for found in loaded.auths.values():  # X-Registry-Auth, as the Engine backend sends it
         if found:
             redact.register(docker.auth.encode_header(found).decode("ascii"))
@@ -232,6 +241,8 @@ def _shape_problems(sections: Mapping[str, Any]) -> list[str]:
 
 
 def _auth_problem(auth: Any, where: str) -> list[str]:
+    import docker.auth  # noqa: PLC0415 (docker-py: only to read credentials)
+
     if isinstance(auth, str):
         redact.register(auth)
         try:
@@ -245,51 +256,10 @@ def _auth_problem(auth: Any, where: str) -> list[str]:
 
 
 def _check_installed(helper: str, key: str, source: str) -> None:
+    import docker.credentials  # noqa: PLC0415 (docker-py: only to read credentials)
+
     program = docker.credentials.PROGRAM_PREFIX + helper
     if shutil.which(program) is None:
         raise ConfigError(
             f"{source}: credential helper {program} is not installed (named for {key})"
         )
-
-
-class _HelperFailed(docker.credentials.StoreError):  # type: ignore[misc]
-    """A helper failed: the message is cdhelper's, with the exit code and no output."""
-
-
-class _TimedStore(docker.credentials.Store):  # type: ignore[misc]
-    """docker-py's credential helper protocol, with a timeout: a helper may wait for a
-    keychain prompt nobody answers in CI, and cdhelper must not hang with it."""
-
-    def _execute(self, subcmd: str, data_input: bytes | None) -> bytes:
-        try:
-            done = subprocess.run(
-                [self.exe or self.program, subcmd],
-                input=data_input,
-                capture_output=True,
-                timeout=HELPER_TIMEOUT,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise _HelperFailed(
-                f"credential helper {self.program} did not answer within {HELPER_TIMEOUT:g} s"
-            ) from None
-        except OSError as exc:
-            raise _HelperFailed(f"credential helper {self.program}: {exc.strerror}") from None
-        if done.returncode != 0:
-            output = (done.stdout + done.stderr).decode("utf-8", "replace").lower()
-            if "credentials not found" in output:
-                raise docker.credentials.CredentialsNotFound(self.program)
-            server = (data_input or b"").decode("utf-8", "replace")
-            raise _HelperFailed(
-                f"credential helper {self.program} failed for {server} (exit {done.returncode})"
-            )
-        return done.stdout
-
-
-class _AuthConfig(docker.auth.AuthConfig):  # type: ignore[misc]
-    """docker-py's AuthConfig, its credential helpers run with a timeout."""
-
-    def _get_store_instance(self, name: str) -> docker.credentials.Store:
-        if name not in self._stores:
-            self._stores[name] = _TimedStore(name, environment=self._credstore_env)
-        return self._stores[name]

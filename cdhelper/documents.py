@@ -32,6 +32,11 @@ _MAX_SHOWN = 120
 
 def read_text(path: str) -> str:
     """Read a whole input file (``-`` reads stdin) as UTF-8, naming the offset of a bad byte."""
+    return decode(read_bytes(path), display_name(path))
+
+
+def read_bytes(path: str) -> bytes | str:
+    """Read a whole input file (``-`` reads stdin): bytes (or text, from a text-only stdin)."""
     where = display_name(path)
     try:
         if path == STDIN:
@@ -46,6 +51,11 @@ def read_text(path: str) -> str:
         raise InputError(f"{path}: is a directory, expected a file") from None
     except OSError as exc:
         raise InputError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    return data
+
+
+def decode(data: bytes | str, where: str) -> str:
+    """UTF-8 text, or an InputError naming the offset of the first bad byte."""
     if isinstance(data, str):
         return data
     try:

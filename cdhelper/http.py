@@ -5,22 +5,20 @@ session made under it carries: no request starts, no retry waits and no answer i
 past it. Only idempotent methods are
 retried (connection errors, 429 and 5xx), with exponential backoff that honours
 ``Retry-After``. Answers are read with a size cap, so a huge or endless body cannot
-exhaust memory or time. Whatever a server does, :func:`request`, :func:`check` and
-:func:`json_body` raise only cdhelper errors; a request that changes something and may
-have reached the server before it failed raises :class:`OutcomeUnknownError`. Status
-codes become named :class:`~cdhelper.errors.ApiError` messages in one function. URLs are
-shown without credentials; request headers (tokens) are never shown.
+exhaust memory or time. Whatever a server does, :func:`request` raises only cdhelper
+errors; a request that changes something and may have reached the server before it
+failed raises :class:`OutcomeUnknownError`. What the answer says is read by
+:mod:`cdhelper.answers`: status codes become named :class:`~cdhelper.errors.ApiError`
+messages in one function there. URLs are shown without credentials; request headers
+(tokens) are never shown.
 """
 
 from __future__ import annotations
 
-import email.utils
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -28,6 +26,7 @@ from requests.adapters import HTTPAdapter
 
 from cdhelper import __version__
 from cdhelper import deadline as deadlines
+from cdhelper.answers import MAX_ERROR_BODY, SNIPPET, printable, redact_url, retry_after
 from cdhelper.deadline import Deadline
 from cdhelper.errors import ApiError, DeadlineError, OutcomeUnknownError
 
@@ -35,9 +34,7 @@ USER_AGENT = f"cdhelper/{__version__}"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_BODY = 64 * 1024 * 1024  # a successful answer (a large inventory fits many times over)
-MAX_ERROR_BODY = 1024 * 1024  # an error answer: only a snippet of it is ever shown
 _CHUNK = 64 * 1024
-_SNIPPET = 200
 
 
 @dataclass(frozen=True)
@@ -202,7 +199,7 @@ def _exchange(
         problem = f"cannot reach {redact_url(url)}: {_cause(exc)}"
         raise _ExchangeError(problem, may_have_reached(exc)) from None
     except Exception as exc:  # whatever else breaks, nothing escapes but ours
-        problem = f"{doing}: {type(exc).__name__}: {printable(str(exc))[:_SNIPPET]}"
+        problem = f"{doing}: {type(exc).__name__}: {printable(str(exc))[:SNIPPET]}"
         raise _ExchangeError(problem, sent=True, transient=False) from None
 
 
@@ -276,79 +273,6 @@ def _pause(seconds: float, what: str, doing: str) -> None:
     sleep(seconds)
 
 
-def check(response: requests.Response, what: str, hints: Mapping[int, str] | None = None) -> None:
-    """Turn a non-2xx answer into an ApiError that says who, what, and how to fix it."""
-    if response.ok:
-        return
-    status = response.status_code
-    hint = (hints or {}).get(status) or _DEFAULT_HINTS.get(status) or ""
-    detail = _body_snippet(response)
-    message = f"{what}: {response.request.method} {redact_url(response.url)} answered HTTP {status}"
-    if response.reason:
-        message += f" {printable(str(response.reason))[:_SNIPPET]}"
-    if detail:
-        message += f": {detail}"
-    if hint:
-        message += f"\n  hint: {hint}"
-    raise ApiError(message, status=status)
-
-
-_DEFAULT_HINTS = {
-    401: "the credentials were refused or are missing",
-    403: "the credentials lack permission for this request",
-    404: "check the URL and that the object still exists",
-    429: "rate limited: retry later",
-}
-
-
-def json_body(response: requests.Response) -> Any:
-    """The answer parsed as JSON; ValueError for anything else (deep, NaN, not UTF-8...)."""
-    try:
-        return json.loads(response.content, parse_constant=_no_constant)
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def printable(text: str) -> str:
-    """``text`` safe for a terminal and any file: no control characters, no lone surrogates."""
-    return "".join(c if c.isprintable() else " " for c in text)
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def redact_url(url: str) -> str:
-    """The URL without any ``user:password@`` in it."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = f"{host}:{port}" if port else host
-    if parts.username or parts.password:
-        netloc = f"***@{netloc}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-
-
 def sleep(seconds: float) -> None:
     """Indirection so tests can count waits instead of spending them."""
     time.sleep(seconds)
@@ -390,31 +314,3 @@ def _cause(exc: BaseException) -> str:
     if "IncompleteRead" in text or "InvalidChunkLength" in text:
         return "the connection closed before the whole answer"
     return type(exc).__name__
-
-
-def _body_snippet(response: requests.Response) -> str:
-    """The error a server gave, shortened: the body is hostile until shown otherwise."""
-    try:
-        body = response.content[:MAX_ERROR_BODY]
-    except Exception:  # a body that cannot be read just shows nothing
-        return ""
-    text = body.decode("utf-8", "replace")
-    try:
-        data = json.loads(text, parse_constant=_no_constant, strict=False)
-    except (ValueError, RecursionError):
-        return printable(" ".join(text[: _SNIPPET * 4].split()))[:_SNIPPET]
-    if isinstance(data, dict):
-        for key in ("error", "message", "errors", "detail"):
-            if key in data:
-                return printable(_shown(data[key]))[:_SNIPPET]
-    return ""
-
-
-def _shown(value: Any) -> str:
-    """``str(value)`` of a parsed JSON value, without ever building a huge or deep text."""
-    if isinstance(value, str):
-        return value[: _SNIPPET * 4]
-    try:
-        return json.dumps(value)[: _SNIPPET * 4]
-    except (ValueError, RecursionError):
-        return type(value).__name__

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,9 +46,58 @@ class Target:
         return f"{self.kind} at {where}" if self.url else f"{self.kind} ({where})"
 
 
-@dataclass(frozen=True)
+class Spec:
+    """The spec fields a service's fingerprint covers, hashed when first asked for.
+
+    Most services of a large Swarm are never planned, so their specs are never hashed:
+    ``load`` gives the fields again when needed (a backend's inventory keeps a way to
+    re-read its record, not the record). A snapshot or a plan records only the hash.
+    """
+
+    __slots__ = ("_load", "_select", "_value")
+
+    def __init__(
+        self,
+        load: Callable[[], Any] | None = None,
+        select: Callable[[Any], Any] | None = None,
+        *,
+        hashed: str | None = None,
+    ) -> None:
+        """``select(load())`` (or ``load()``) are the fields; or ``hashed``, their hash."""
+        assert (load is None) != (hashed is None), "a spec to hash, or its hash"
+        self._load, self._select, self._value = load, select, hashed
+
+    @classmethod
+    def hashed(cls, value: str) -> Spec:
+        return cls(hashed=value)
+
+    @property
+    def fingerprint(self) -> str:
+        if self._value is None:
+            assert self._load is not None
+            fields = self._load()
+            if self._select is not None:
+                fields = self._select(fields)
+            self._value, self._load, self._select = fingerprint(fields), None, None
+        return self._value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Spec) and self.fingerprint == other.fingerprint
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint)
+
+    def __repr__(self) -> str:
+        return f"Spec({self.fingerprint!r})"
+
+
+@dataclass(slots=True, unsafe_hash=True)
 class Service:
-    """One running Swarm service, as far as redeploys are concerned."""
+    """One running Swarm service, as far as redeploys are concerned (never changed once made).
+
+    Not ``frozen``: a frozen dataclass sets each field through ``object.__setattr__``,
+    which is a third of the cost of reading a service from a large inventory.
+    """
 
     id: str
     name: str
@@ -57,7 +106,7 @@ class Service:
     image: str  # the spec's image as written, without "@digest"
     digest: str | None  # the pinned digest, None when the service has none
     version: int
-    fingerprint: str
+    spec: Spec = field(repr=False)  # see fingerprint
     update_state: str | None = None
     # Where Swarm may place its tasks (Docker Engine only; not in snapshots): placement
     # constraints as written, and the platforms the spec lists.
@@ -66,8 +115,12 @@ class Service:
     ref: ImageRef = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        spec_image = f"{self.image}@{self.digest}" if self.digest else self.image
-        object.__setattr__(self, "ref", ImageRef.parse(spec_image))
+        self.ref = ImageRef.parse(f"{self.image}@{self.digest}" if self.digest else self.image)
+
+    @property
+    def fingerprint(self) -> str:
+        """The spec's sha256: ``apply`` tells a real change from Swarm's bookkeeping by it."""
+        return self.spec.fingerprint
 
     @property
     def opted_out(self) -> bool:
@@ -130,7 +183,15 @@ def from_snapshot(data: Any, where: str) -> Inventory:
     return Inventory(Target.from_dict(data["target"]), services)
 
 
+def kept(record: Any) -> Callable[[], Any]:
+    """A record parsed and kept whole, given again when its spec is hashed."""
+    return lambda: record
+
+
 def service(where: str, path: str, **fields: Any) -> Service:
+    """A Service, its image reference refused with ``path``; ``fingerprint=`` as recorded."""
+    if "fingerprint" in fields:
+        fields["spec"] = Spec.hashed(fields.pop("fingerprint"))
     try:
         return Service(**fields)
     except ReferenceError as exc:

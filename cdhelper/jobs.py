@@ -10,9 +10,9 @@ actions still standing).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from cdhelper import planner, policies, seen, windows
 from cdhelper.backends import NodeReader, Source, by_kind
@@ -23,10 +23,19 @@ from cdhelper.inventory import Service
 from cdhelper.plan import Mode, Plan, Policies
 from cdhelper.planner import Key, PlanBody, Policy
 from cdhelper.reference import ImageRef
-from cdhelper.registry import RegistryClient
 from cdhelper.values import Lookup, Node, Platform, PushTime, format_duration
 
+if TYPE_CHECKING:
+    # requests loads with the registry client, made only by a plan that asks a registry
+    from cdhelper.registry import RegistryClient
+
 DEFAULT_PARALLEL = 8
+
+
+def _default_registry() -> RegistryClient:
+    from cdhelper.registry import RegistryClient  # noqa: PLC0415 (see TYPE_CHECKING above)
+
+    return RegistryClient()
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,7 @@ class PlanRequest:
     policy: Policy = field(default_factory=Policy)
     filters: Sequence[Filter] = ()
     resolve_digests: bool = False
-    registry: Callable[[], RegistryClient] = RegistryClient
+    registry: Callable[[], RegistryClient] = _default_registry
     parallel: int = DEFAULT_PARALLEL
     windows: Sequence[windows.Window] = ()  # recorded in the plan, with whether open now
     state: str | None = None  # a folder for first-seen push times (smart mode)
@@ -170,6 +179,8 @@ def _with_created(
     }
     if not refs:
         return facts
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 (only to ask registries)
+
     client = registry()
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         found = dict(zip(refs, pool.map(_created(client), refs.values()), strict=True))
@@ -202,6 +213,8 @@ def _with_platforms(
         for action in body.actions
         if action.target_digest is not None
     }
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 (only to ask registries)
+
     client = registry()
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         found = dict(zip(refs, pool.map(_platforms(client), refs.values()), strict=True))

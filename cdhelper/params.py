@@ -13,7 +13,6 @@ import click
 
 from cdhelper import filters, planner, windows
 from cdhelper.reference import is_valid_host, normalise_registry
-from cdhelper.registry_auth import trusted_realm
 from cdhelper.values import parse_duration
 
 if TYPE_CHECKING:  # click >= 8.3 makes ParamType generic; older releases are not subscriptable
@@ -67,6 +66,9 @@ class RealmType(_ParamType):
     name = "realm"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        # the registry's auth module needs requests: loaded by a plan that asks a registry
+        from cdhelper.registry_auth import trusted_realm  # noqa: PLC0415
+
         try:
             return trusted_realm(str(value))
         except ValueError as exc:

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from operator import attrgetter
 
 from cdhelper import versions
 from cdhelper.events import PushEvent
@@ -48,6 +49,10 @@ class PlanBody:
     warnings: tuple[str, ...] = ()
 
 
+# Services in the order plans list them: by name, then id (attrgetter: a key per service).
+_BY_NAME = attrgetter("name", "id")
+
+
 def parse_aliases(pairs: Sequence[str]) -> dict[str, str]:
     """``ALIAS=REGISTRY`` pairs: services or events naming ALIAS mean REGISTRY."""
     aliases: dict[str, str] = {}
@@ -79,7 +84,7 @@ def plan_webhook(
     actions: list[Action] = []
     skipped: list[Skip] = []
     warnings: list[str] = []
-    for service in sorted(services, key=lambda s: (s.name, s.id)):
+    for service in sorted(services, key=_BY_NAME):
         follow = _webhook_follow(service, pushes, policy)
         if follow is None:
             continue
@@ -242,7 +247,7 @@ def plan_smart(
     actions: list[Action] = []
     skipped: list[Skip] = []
     warnings: list[str] = []
-    for service in sorted(services, key=lambda s: (s.name, s.id)):
+    for service in sorted(services, key=_BY_NAME):
         key = policy.key(service.ref)
         if key is None:
             skipped.append(_skip(service, "pinned by digest only: follows no tag"))

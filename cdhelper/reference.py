@@ -36,7 +36,7 @@ class ReferenceError(InputError):
     """Text that is not a valid image reference."""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class ImageRef:
     """A normalised image reference: ``registry/repository[:tag][@digest]``."""
 
@@ -53,14 +53,12 @@ class ImageRef:
             raise ReferenceError(
                 f"invalid digest in image reference {shown(text)}: expected sha256:<64 hex digits>"
             )
-        tag: str | None = None
-        slash = name.rfind("/")
-        colon = name.rfind(":")
-        if colon > slash:
-            name, tag = name[:colon], name[colon + 1 :]
-            if not _TAG.fullmatch(tag):
-                raise ReferenceError(f"invalid tag {shown(tag)} in image reference {shown(text)}")
-        registry, repository = split_name(name, text)
+        parsed = _NAMES.get(name)
+        if parsed is None:
+            parsed = _parse_name(name, text)
+            if len(_NAMES) < _NAMES_KEPT:
+                _NAMES[name] = parsed
+        registry, repository, tag = parsed
         if tag is None and not digest:
             tag = DEFAULT_TAG
         return cls(registry, repository, tag, digest or None)
@@ -83,6 +81,25 @@ class ImageRef:
 
     def __str__(self) -> str:
         return f"{self.tagged}@{self.digest}" if self.digest else self.tagged
+
+
+# A large Swarm runs many services of a few images: each valid name is parsed once (the
+# first few thousand names; an invalid one is refused each time, naming the whole text).
+_NAMES: dict[str, tuple[str, str, str | None]] = {}
+_NAMES_KEPT = 4096
+
+
+def _parse_name(name: str, text: str) -> tuple[str, str, str | None]:
+    """``[domain/]path[:tag]``, checked and normalised: (registry, repository, tag or None)."""
+    tag: str | None = None
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1 :]
+        if not _TAG.fullmatch(tag):
+            raise ReferenceError(f"invalid tag {shown(tag)} in image reference {shown(text)}")
+    registry, repository = split_name(name, text)
+    return registry, repository, tag
 
 
 def split_name(name: str, text: str | None = None) -> tuple[str, str]:

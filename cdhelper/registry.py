@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from cdhelper import cleartext, http
+from cdhelper import answers, cleartext, http
 from cdhelper.credentials import CredentialStore
 from cdhelper.errors import ApiError
 from cdhelper.events import INDEX_MEDIA_TYPES
@@ -126,7 +126,7 @@ class RegistryClient:
                 )
             challenge = found
         else:
-            http.check(response, f"registry {registry}")
+            answers.check(response, f"registry {registry}")
             return  # pragma: no cover (check raises for every non-2xx)
         self._auth.learn(registry, challenge)
         self._auth.prefetch(registry, repositories)
@@ -292,12 +292,12 @@ class RegistryClient:
     def _check(self, response: requests.Response, ref: ImageRef) -> None:
         if response.status_code in (401, 403):
             raise self._auth.refused(ref.registry, response.status_code, ref.repository)
-        http.check(response, f"registry {ref.registry}")
+        answers.check(response, f"registry {ref.registry}")
 
 
 def _json(response: requests.Response, ref: ImageRef) -> dict[str, Any]:
     try:
-        data = http.json_body(response)
+        data = answers.json_body(response)
     except ValueError:
         data = None
     if not isinstance(data, dict):

@@ -26,7 +26,7 @@ from typing import Any
 
 import requests
 
-from cdhelper import cleartext, http, redact
+from cdhelper import answers, cleartext, http, redact
 from cdhelper.credentials import Credential, CredentialStore, is_header_safe
 from cdhelper.errors import ApiError
 from cdhelper.reference import DOCKER_HUB
@@ -176,7 +176,7 @@ class RegistryAuth:
             response = self._get_token("GET", realm, what, params=params, headers=headers)
         if response.status_code in (401, 403):
             raise RegistryAuthError(_auth_message(registry, credential), response.status_code)
-        http.check(response, what)
+        answers.check(response, what)
         token, lifetime = _token_of(response)
         if not token:
             raise ApiError(f"{what} answered without a token")

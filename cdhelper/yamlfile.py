@@ -9,7 +9,6 @@ keys, no repeated keys, no tags that build other values (binary, set, omap, pair
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Hashable
@@ -18,7 +17,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from cdhelper import yamlblock
+from cdhelper import yamlblock, yamlemit
 from cdhelper.errors import InputError
 from cdhelper.parsers import MAX_DEPTH, MAX_INT_DIGITS, check_tree
 from cdhelper.values import shown
@@ -176,28 +175,19 @@ def _position(exc: yaml.MarkedYAMLError) -> str:
 def dump(data: Any) -> str:
     """Deterministic YAML: keys in the order the caller built them, block style.
 
-    libyaml's emitter writes the very bytes PyYAML's does when every key and string is
-    printable ASCII (tests compare them), in a fraction of the time; else PyYAML writes
-    (the two quote and fold other text differently).
+    :mod:`cdhelper.yamlemit` writes what PyYAML would, directly (a plan of thousands of
+    actions in a sixth of the time); PyYAML writes what it leaves (floats, text that is
+    not printable ASCII or spans lines). libyaml's emitter is not used: it writes some
+    documents differently (a key of 123 to 127 characters, text outside ASCII).
     """
-    dumper = yaml.CSafeDumper if _emits_alike(data) else yaml.SafeDumper
+    written = yamlemit.dump(data)
+    if written is not None:
+        return written
     return yaml.dump(
         data,
-        Dumper=dumper,
+        Dumper=yaml.SafeDumper,
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,
         width=100,
     )
-
-
-def _emits_alike(data: Any) -> bool:
-    """Whether every key and string of ``data`` is printable ASCII, no key empty (at C speed)."""
-    if not yaml.__with_libyaml__:
-        return False
-    try:
-        text = json.dumps(data, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return False
-    # json escapes a quote, a backslash and control characters with a backslash; DEL it keeps.
-    return text.isascii() and "\\" not in text and "\x7f" not in text and '"":' not in text

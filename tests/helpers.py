@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cdhelper.events import PushEvent
-from cdhelper.inventory import Service, fingerprint
+from cdhelper.inventory import Service, Spec
 from cdhelper.plan import Action, ServiceId
 from cdhelper.reference import ImageRef
 
@@ -38,7 +38,7 @@ def service(
         image=image,
         digest=pinned,
         version=version,
-        fingerprint=fingerprint({"image": image, "digest": pinned, "extra": spec_extra}),
+        spec=Spec(lambda: {"image": image, "digest": pinned, "extra": spec_extra}),
     )
 
 

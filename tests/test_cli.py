@@ -598,7 +598,7 @@ def swarmpit_services() -> list[dict[str, Any]]:
 
 
 def test_progress_lines_on_a_terminal(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
-    from cdhelper import cli as cli_module
+    from cdhelper.cli import apply as cli_module
     from cdhelper.plan import ServiceId
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)

@@ -29,7 +29,7 @@ MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
     def set_now(now: datetime) -> None:
-        monkeypatch.setattr("cdhelper.cli._now", lambda: now)
+        monkeypatch.setattr("cdhelper.cli.base.now", lambda: now)
 
     return set_now
 

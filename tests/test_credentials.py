@@ -10,7 +10,13 @@ import docker.auth
 import pytest
 
 from cdhelper import redact
-from cdhelper.credentials import Credential, CredentialStore, config_path, registry_of
+from cdhelper.credentials import (
+    DOCKER_HUB_SERVER,
+    Credential,
+    CredentialStore,
+    config_path,
+    registry_of,
+)
 from cdhelper.errors import ConfigError
 
 
@@ -213,7 +219,7 @@ def test_secrets_read_are_registered_for_redaction(helpers_path: Path) -> None:
 
 
 def test_helper_that_hangs_times_out(helpers_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("cdhelper.credentials.HELPER_TIMEOUT", 0.3)
+    monkeypatch.setattr("cdhelper.credential_helpers.HELPER_TIMEOUT", 0.3)
     _helper(helpers_path, "slow", "sleep 5\n")
     with pytest.raises(ConfigError, match="docker-credential-slow did not answer within 0.3 s"):
         CredentialStore({"credsStore": "slow"}).get("r.io")
@@ -245,3 +251,8 @@ def test_the_x_registry_auth_form_is_registered() -> None:
     store = CredentialStore({"auths": {"r.io": {"auth": b64("me:engine-pw")}}})
     header = docker.auth.encode_header(store.auth_config.resolve_authconfig("r.io")).decode()
     assert redact.redact(f"X-Registry-Auth: {header}") == "X-Registry-Auth: ***"
+
+
+def test_docker_hub_server_is_docker_pys() -> None:
+    """Written out so that naming it loads no docker-py; it must stay docker-py's key."""
+    assert DOCKER_HUB_SERVER == docker.auth.INDEX_URL

@@ -11,8 +11,8 @@ import pytest
 import requests
 import requests_mock
 
+from cdhelper import answers, http
 from cdhelper import deadline as deadlines
-from cdhelper import http
 from cdhelper.errors import ApiError, DeadlineError, OutcomeUnknownError
 
 import faults
@@ -52,10 +52,10 @@ def test_retry_after_is_honoured_and_capped(
 
 def test_retry_after_as_http_date() -> None:
     when = datetime.now(UTC) + timedelta(seconds=20)
-    wait = http.retry_after({"Retry-After": format_datetime(when, usegmt=True)})
+    wait = answers.retry_after({"Retry-After": format_datetime(when, usegmt=True)})
     assert wait is not None and 15 <= wait <= 21
-    assert http.retry_after({"Retry-After": "soon"}) is None
-    assert http.retry_after({}) is None
+    assert answers.retry_after({"Retry-After": "soon"}) is None
+    assert answers.retry_after({}) is None
 
 
 def test_post_is_never_retried(requests_mock: requests_mock.Mocker, no_sleep: list[float]) -> None:
@@ -106,7 +106,7 @@ def test_check_names_status_and_hint(requests_mock: requests_mock.Mocker) -> Non
     requests_mock.get(URL, status_code=401, reason="Unauthorized", json={"error": "bad token"})
     response = http.new_session().get(URL)
     with pytest.raises(ApiError) as info:
-        http.check(response, "Swarmpit", {401: "set the token"})
+        answers.check(response, "Swarmpit", {401: "set the token"})
     assert str(info.value) == (
         "Swarmpit: GET http://127.0.0.1:9/x answered HTTP 401 Unauthorized: bad token\n"
         "  hint: set the token"
@@ -116,10 +116,10 @@ def test_check_names_status_and_hint(requests_mock: requests_mock.Mocker) -> Non
 
 def test_check_passes_2xx(requests_mock: requests_mock.Mocker) -> None:
     requests_mock.get(URL, status_code=202, text="<html>\nbusy</html>")
-    http.check(http.new_session().get(URL), "peer")
+    answers.check(http.new_session().get(URL), "peer")
     requests_mock.get(URL, status_code=500, text="<html>\nbroken</html>")
     with pytest.raises(ApiError, match="HTTP 500: <html> broken</html>"):
-        http.check(http.new_session().get(URL), "peer")
+        answers.check(http.new_session().get(URL), "peer")
 
 
 @pytest.mark.parametrize(
@@ -131,7 +131,7 @@ def test_check_passes_2xx(requests_mock: requests_mock.Mocker) -> None:
     ],
 )
 def test_redact_url(url: str, shown: str) -> None:
-    assert http.redact_url(url) == shown
+    assert answers.redact_url(url) == shown
 
 
 # Against the fault-injection server: real sockets, hostile answers. ---------------------
@@ -146,9 +146,9 @@ def server() -> Iterator[FaultServer]:
 def test_an_error_body_is_read_up_to_its_cap(server: FaultServer) -> None:
     server.on("GET", "/e", faults.huge(500, 10 * 1024 * 1024))
     response = http.request(http.new_session(), "GET", f"{server.url}/e", what="peer", retry=ONCE)
-    assert len(response.content) == http.MAX_ERROR_BODY
+    assert len(response.content) == answers.MAX_ERROR_BODY
     with pytest.raises(ApiError, match=r"answered HTTP 500 Internal Server Error: x{20}"):
-        http.check(response, "peer")
+        answers.check(response, "peer")
 
 
 def test_a_success_body_beyond_the_cap_is_refused(server: FaultServer) -> None:
@@ -176,7 +176,7 @@ def test_check_shows_a_safe_snippet_of_any_body(
     server.on("GET", "/e", faults.reply(500, body))
     response = http.request(http.new_session(), "GET", f"{server.url}/e", what="peer", retry=ONCE)
     with pytest.raises(ApiError) as info:
-        http.check(response, "peer")
+        answers.check(response, "peer")
     assert str(info.value).startswith(f"peer: GET {server.url}/e answered HTTP 500")
     assert shown in str(info.value)
     assert len(str(info.value)) < 400
@@ -189,7 +189,7 @@ def test_json_body_raises_only_value_error(server: FaultServer, body: bytes) -> 
     server.on("GET", "/j", faults.reply(200, body))
     response = http.request(http.new_session(), "GET", f"{server.url}/j", what="peer")
     with pytest.raises(ValueError):
-        http.json_body(response)
+        answers.json_body(response)
 
 
 @pytest.mark.parametrize(
@@ -216,7 +216,7 @@ def test_a_get_broken_off_is_retried(server: FaultServer, no_sleep: list[float])
     server.queue("GET", "/r", faults.reset_mid_answer(200), faults.reset_before_answer())
     server.on("GET", "/r", faults.reply(200, {"ok": True}))
     response = http.request(http.new_session(), "GET", f"{server.url}/r", what="peer")
-    assert http.json_body(response) == {"ok": True}
+    assert answers.json_body(response) == {"ok": True}
     assert len(server.seen()) == 3
 
 
@@ -280,7 +280,7 @@ def test_a_redirect_body_is_read_capped_and_the_redirect_followed(server: FaultS
     server.on("GET", "/here", endless_redirect)
     server.on("GET", "/there", faults.reply(200, {"ok": True}))
     response = http.request(http.new_session(), "GET", f"{server.url}/here", what="peer")
-    assert http.json_body(response) == {"ok": True}
+    assert answers.json_body(response) == {"ok": True}
     assert [seen.path for seen in server.seen()] == ["/here", "/there"]
 
 
@@ -291,7 +291,7 @@ def test_a_redirect_to_another_host_carries_no_credentials(server: FaultServer) 
         session = http.new_session()
         session.headers["Authorization"] = "Bearer s3cret"
         response = http.request(session, "GET", f"{server.url}/go", what="peer")
-    echoed = http.json_body(response)["headers"]
+    echoed = answers.json_body(response)["headers"]
     assert "Authorization" not in echoed and echoed["User-Agent"].startswith("cdhelper/")
     assert server.seen()[0].headers["Authorization"] == "Bearer s3cret"
 

@@ -80,3 +80,8 @@ def test_nothing_checkable_is_an_error() -> None:
     with pytest.raises(ApiError, match="no image reference could be checked") as info:
         jobs.make_plan(request(live, registry, Mode.SMART), NOW)
     assert info.value.problems == ("registry r.io: down",)
+
+
+def test_the_default_registry_client_is_made_only_when_called() -> None:
+    request = jobs.PlanRequest(mode=Mode.WEBHOOK, source=Source(inventory_file="unused.json"))
+    assert isinstance(request.registry(), RegistryClient)

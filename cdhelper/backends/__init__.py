@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cdhelper import documents
+from cdhelper import bulk, documents
 from cdhelper.backends import docker_engine, swarmpit
 from cdhelper.backends.base import (
     Backend,
@@ -55,8 +55,30 @@ def by_kind(kind: str) -> BackendType:
 
 
 def load_inventory(path: str) -> Inventory:
+    """An inventory file: a backend's service list (read record by record), or a snapshot."""
     where = documents.display_name(path)
-    return parse_inventory(documents.parse_json(documents.read_text(path), where), where)
+    data = documents.read_bytes(path)
+    records = bulk.elements(data) if len(data) >= bulk.WORTH_IT else None
+    if records is not None:
+        loaded = _load_records(records, where)
+        if loaded is not None:
+            return loaded
+    return parse_inventory(documents.parse_json(documents.decode(data, where), where), where)
+
+
+def _load_records(records: list[Any], where: str) -> Inventory | None:
+    """A service list read record by record; None: read it whole (see :mod:`cdhelper.bulk`)."""
+    sample = [bulk.first(records)] if records else []
+    backend = next((b for b in BACKENDS if b.detect_inventory(sample)), None)
+    if backend is None:
+        return None
+    record = backend.inventory_record
+    services = bulk.load(
+        records,
+        backend.inventory_schema,
+        lambda index, raw, again: record(index, raw, again, where),
+    )
+    return None if services is None else Inventory(Target(backend.kind), tuple(services))
 
 
 def parse_inventory(data: Any, where: str, url: str | None = None) -> Inventory:

@@ -107,6 +107,10 @@ class BackendType:
     can_wait: bool  # apply --wait is possible: the backend implements Rollouts
     detect_inventory: Callable[[Any], bool]  # its raw service list, by shape
     parse_inventory: Callable[[Any, str, str | None], Inventory]  # (data, where, address)
+    # its service list read record by record (large files): the list's schema, and one
+    # valid record -> a Service, or None to skip it: (index, record, re-read it, where)
+    inventory_schema: str
+    inventory_record: Callable[[int, Any, Callable[[], Any], str], Service | None]
     connect: Callable[[str, Mapping[str, str]], Backend]  # (address, environment)
     # the secrets and settings it reads from the environment, for -h: (variables, what)
     environment: tuple[tuple[str, str], ...] = ()

@@ -12,24 +12,36 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import docker
-import docker.errors
-import requests
+from typing import TYPE_CHECKING, Any
 
 from cdhelper import deadline as deadlines
-from cdhelper import documents, http, platforms
+from cdhelper import documents, platforms
 from cdhelper.backends.base import BackendType, Observation, Task
 from cdhelper.credentials import CONFIG_ENV, CredentialStore
 from cdhelper.errors import ApiError, ConfigError, OutcomeUnknownError
-from cdhelper.inventory import STACK_LABEL, Inventory, Service, Target, fingerprint, service
+from cdhelper.inventory import (
+    STACK_LABEL,
+    Inventory,
+    Service,
+    Spec,
+    Target,
+    fingerprint,
+    kept,
+    service,
+)
 from cdhelper.plan import Action
 from cdhelper.reference import short_digest
 from cdhelper.values import Node
 
+if TYPE_CHECKING:
+    import docker
+
+# docker-py (and requests under it) loads only where the Engine is talked to: reading an
+# inventory file of Engine services, or planning from one, needs neither.
+
 HOST_ENV = "DOCKER_HOST"
 KIND = "docker"
+SCHEMA = "docker-services"
 OUT_OF_SEQUENCE = "update out of sequence"
 UPDATE_RETRIES = 5
 CALL_TIMEOUT = 60  # seconds, for one Engine API call; the command's deadline may cut it
@@ -46,6 +58,10 @@ _SPEC_KEYS = (
 
 def connect(base_url: str, environ: Mapping[str, str] = os.environ) -> docker.APIClient:
     """An API client for ``base_url``; TLS from DOCKER_TLS_VERIFY / DOCKER_CERT_PATH."""
+    import docker  # noqa: PLC0415 (docker-py: only to talk to an Engine)
+    import docker.errors  # noqa: PLC0415
+    import requests  # noqa: PLC0415
+
     credentials = CredentialStore.from_environment(environ)  # a malformed config: ConfigError
     kwargs = docker.utils.kwargs_from_env(environment=dict(environ))
     kwargs["base_url"] = base_url
@@ -72,6 +88,8 @@ def connect(base_url: str, environ: Mapping[str, str] = os.environ) -> docker.AP
 
 def _client(credentials: CredentialStore, **kwargs: Any) -> docker.APIClient:
     """An API client that sends the credentials cdhelper read, not a second reading."""
+    import docker  # noqa: PLC0415 (docker-py: only to talk to an Engine)
+
     try:
         client = docker.APIClient(**kwargs)
     except (ValueError, TypeError, UnicodeError) as exc:
@@ -143,6 +161,11 @@ class DockerEngine:
 
     def redeploy(self, action: Action) -> str:
         """Write ``spec_image@target_digest`` into the live spec; retry Swarm's version bumps."""
+        import docker.errors  # noqa: PLC0415 (docker-py: only to talk to an Engine)
+        import requests  # noqa: PLC0415
+
+        from cdhelper import http  # noqa: PLC0415
+
         if action.target_digest is None:
             raise ApiError(f"{action.service}: the plan has no target digest to deploy")
         image = f"{action.spec_image}@{action.target_digest}"
@@ -200,6 +223,9 @@ class DockerEngine:
     def rollback(self, action: Action) -> str:
         """``update?rollback=previous``, as ``docker service rollback`` does: Swarm swaps
         ``PreviousSpec`` back in and reports ``rollback_*`` states while it converges."""
+        import docker.errors  # noqa: PLC0415 (docker-py: only to talk to an Engine)
+        import requests  # noqa: PLC0415
+
         for _ in range(UPDATE_RETRIES):
             service = self._call(self._client.inspect_service, action.service.id)
             previous = service.get("PreviousSpec")
@@ -238,6 +264,9 @@ class DockerEngine:
         self._client.timeout = CALL_TIMEOUT if left is None else min(CALL_TIMEOUT, left)
 
     def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        import docker.errors  # noqa: PLC0415 (docker-py: only to talk to an Engine)
+        import requests  # noqa: PLC0415
+
         self._bound_by_deadline(getattr(method, "__name__", "call").replace("_", " "))
         try:
             return method(*args, **kwargs)
@@ -284,12 +313,16 @@ def _task(raw: Mapping[str, Any]) -> Task:
 
 def _auth_header(client: docker.APIClient, image: str) -> dict[str, str]:
     """X-Registry-Auth for the image's registry, as docker-py sends it with an update."""
+    import docker.auth  # noqa: PLC0415 (docker-py: only to talk to an Engine)
+
     registry, _ = docker.auth.resolve_repository_name(image)
     header = docker.auth.get_config_header(client, registry)
     return {"X-Registry-Auth": header} if header else {}
 
 
 def _reason(exc: Exception) -> str:
+    import docker.errors  # noqa: PLC0415 (docker-py: only to talk to an Engine)
+
     if isinstance(exc, docker.errors.APIError) and exc.explanation:
         return str(exc.explanation)
     text = str(exc)
@@ -309,40 +342,48 @@ def from_docker(data: Any, where: str, url: str | None = None) -> Inventory:
 
 
 def parse_services(data: Any, where: str, target: Target) -> Inventory:
-    documents.validate(data, "docker-services", where, "Docker Engine service list")
-    services = []
-    for index, raw in enumerate(data):
-        spec = raw["Spec"]
-        container = spec["TaskTemplate"].get("ContainerSpec")
-        if container is None:  # plugin services run no image
-            continue
-        image, digest = split_image(container["Image"])
-        labels = spec.get("Labels") or {}
-        placement = _placement(spec["TaskTemplate"].get("Placement"))
-        services.append(
-            service(
-                where,
-                f"$[{index}].Spec.TaskTemplate.ContainerSpec.Image",
-                id=raw["ID"],
-                name=spec["Name"],
-                stack=labels.get(STACK_LABEL),
-                labels=labels,
-                image=image,
-                digest=digest,
-                version=raw["Version"]["Index"],
-                fingerprint=fingerprint(spec),
-                update_state=(raw.get("UpdateStatus") or {}).get("State"),
-                constraints=tuple(
-                    c for c in placement.get("Constraints") or () if isinstance(c, str)
-                ),
-                platforms=tuple(
-                    platforms.node_platform(str(p.get("OS", "")), str(p.get("Architecture", "")))
-                    for p in placement.get("Platforms") or ()
-                    if isinstance(p, dict)
-                ),
-            )
-        )
-    return Inventory(target, tuple(services))
+    documents.validate(data, SCHEMA, where, "Docker Engine service list")
+    found = (record(index, raw, kept(raw), where) for index, raw in enumerate(data))
+    return Inventory(target, tuple(service for service in found if service is not None))
+
+
+def record(
+    index: int, raw: Mapping[str, Any], again: Callable[[], Any], where: str
+) -> Service | None:
+    """One valid service of ``GET /services`` (None: a plugin service, which runs no image).
+
+    ``again`` re-reads the record: its spec is hashed only if a plan needs the fingerprint.
+    """
+    spec = raw["Spec"]
+    container = spec["TaskTemplate"].get("ContainerSpec")
+    if container is None:
+        return None
+    image, digest = split_image(container["Image"])
+    labels = spec.get("Labels") or {}
+    placement = _placement(spec["TaskTemplate"].get("Placement"))
+    return service(
+        where,
+        f"$[{index}].Spec.TaskTemplate.ContainerSpec.Image",
+        id=raw["ID"],
+        name=spec["Name"],
+        stack=labels.get(STACK_LABEL),
+        labels=labels,
+        image=image,
+        digest=digest,
+        version=raw["Version"]["Index"],
+        spec=Spec(again, _spec),
+        update_state=(raw.get("UpdateStatus") or {}).get("State"),
+        constraints=tuple(c for c in placement.get("Constraints") or () if isinstance(c, str)),
+        platforms=tuple(
+            platforms.node_platform(str(p.get("OS", "")), str(p.get("Architecture", "")))
+            for p in placement.get("Platforms") or ()
+            if isinstance(p, dict)
+        ),
+    )
+
+
+def _spec(raw: Mapping[str, Any]) -> Any:
+    return raw["Spec"]
 
 
 def _placement(raw: Any) -> dict[str, list[Any]]:
@@ -396,6 +437,8 @@ BACKEND = BackendType(
     can_wait=True,
     detect_inventory=is_service_list,
     parse_inventory=from_docker,
+    inventory_schema=SCHEMA,
+    inventory_record=record,
     connect=_connect,
     environment=(
         ("DOCKER_TLS_VERIFY", "1: TLS to a tcp:// Docker Engine"),

@@ -13,23 +13,29 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-import requests
-
-from cdhelper import cleartext, documents, http, redact
+from cdhelper import answers, cleartext, documents, redact, reference
 from cdhelper.backends.base import BackendType, Observation, Task
 from cdhelper.credentials import is_header_safe
 from cdhelper.errors import ApiError, ConfigError, InputError
-from cdhelper.inventory import Inventory, Service, Target, fingerprint, service
+from cdhelper.inventory import Inventory, Service, Spec, Target, kept
 from cdhelper.plan import Action
+
+if TYPE_CHECKING:
+    import requests
+
+# cdhelper.http (and requests under it) loads only where Swarmpit is talked to: reading
+# an inventory file of Swarmpit services, or planning from one, needs neither.
 
 TOKEN_ENV = "CDHELPER_SWARMPIT_TOKEN"  # noqa: S105 (a variable name, not a secret)
 URL_ENV = "CDHELPER_SWARMPIT_URL"
 ALLOW_HTTP_ENV = "CDHELPER_ALLOW_HTTP"  # "1": the token may go over plain http
 KIND = "swarmpit"
+SCHEMA = "swarmpit-services"
+SCHEMA_TITLE = "Swarmpit service list"
 
 # Swarmpit fields that change without any change to the service spec.
 _RUNTIME_FIELDS = frozenset({"version", "createdAt", "updatedAt", "state", "status"})
@@ -93,6 +99,8 @@ class Swarmpit:
     """A Swarmpit server, addressed by its base URL, authenticated by an API token."""
 
     def __init__(self, url: str, token: str, session: requests.Session | None = None) -> None:
+        from cdhelper import http  # noqa: PLC0415 (requests: only to talk to Swarmpit)
+
         self.url = normalise_url(url)
         self._session = session or http.new_session()
         self._session.headers["Authorization"] = f"Bearer {token}"
@@ -110,18 +118,20 @@ class Swarmpit:
 
         With ``missing_ok``, a 404 is an answer (the object is gone), not an error.
         """
+        from cdhelper import http  # noqa: PLC0415 (requests: only to talk to Swarmpit)
+
         if self._refused is not None:
             raise ApiError(f"not tried, the token was refused before: {self._refused}", 401)
         response = http.request(self._session, method, url, what=self._what, **kwargs)
         if response.status_code == 401:
             self._session.headers.pop("Authorization", None)
             try:
-                http.check(response, self._what, _HINTS)
+                answers.check(response, self._what, _HINTS)
             except ApiError as exc:
                 self._refused = exc.message
                 raise
         if not (missing_ok and response.status_code == 404):
-            http.check(response, self._what, _HINTS)
+            answers.check(response, self._what, _HINTS)
         return response
 
     def inventory(self) -> Inventory:
@@ -141,7 +151,7 @@ class Swarmpit:
         url = f"{self.url}/api/services/{quote(action.service.id, safe='')}/redeploy"
         # The answer is not used, only its status: read no more than an error's worth.
         response = self._request(
-            "POST", url, params={"tag": action.tag}, max_body=http.MAX_ERROR_BODY
+            "POST", url, params={"tag": action.tag}, max_body=answers.MAX_ERROR_BODY
         )
         return f"redeploy of tag {action.tag} accepted (HTTP {response.status_code})"
 
@@ -189,7 +199,9 @@ class Swarmpit:
                 f"{self._what}: {action.service} has no previous spec to roll back to "
                 "(deployment.rollbackAllowed is false)"
             )
-        response = self._request("POST", f"{self.url}{path}/rollback", max_body=http.MAX_ERROR_BODY)
+        response = self._request(
+            "POST", f"{self.url}{path}/rollback", max_body=answers.MAX_ERROR_BODY
+        )
         return f"rollback accepted (HTTP {response.status_code})"
 
     def _get_json(self, path: str, *, missing_ok: bool = False) -> Any:
@@ -198,7 +210,7 @@ class Swarmpit:
         if response.status_code == 404:
             return None
         try:
-            return http.json_body(response)
+            return answers.json_body(response)
         except ValueError:
             raise InputError(
                 f"{self._what}: GET {path} did not answer JSON: is this a Swarmpit URL?"
@@ -234,29 +246,34 @@ def _task(raw: Mapping[str, Any]) -> Task:
 
 
 def from_swarmpit(data: Any, where: str, url: str | None = None) -> Inventory:
-    documents.validate(data, "swarmpit-services", where, "Swarmpit service list")
-    services = []
-    for index, raw in enumerate(data):
-        repository = raw["repository"]
-        spec_fields = {k: v for k, v in raw.items() if k not in _RUNTIME_FIELDS}
-        labels = {item["name"]: item.get("value") or "" for item in raw.get("labels") or []}
-        status = raw.get("status") or {}
-        services.append(
-            service(
-                where,
-                f"$[{index}].repository.image",
-                id=raw["id"],
-                name=raw["serviceName"],
-                stack=raw.get("stack") or None,
-                labels=labels,
-                image=repository["image"],
-                digest=repository.get("imageDigest") or None,
-                version=raw["version"],
-                fingerprint=fingerprint(spec_fields),
-                update_state=status.get("update"),
-            )
-        )
+    documents.validate(data, "swarmpit-services", where, SCHEMA_TITLE)
+    services = [record(index, raw, kept(raw), where) for index, raw in enumerate(data)]
     return Inventory(Target(KIND, url), tuple(services))
+
+
+def record(index: int, raw: Mapping[str, Any], again: Callable[[], Any], where: str) -> Service:
+    """One valid record of ``GET /api/services``; ``again`` re-reads it for its fingerprint."""
+    repository = raw["repository"]
+    labels = raw.get("labels")
+    status = raw.get("status")
+    try:
+        return Service(
+            raw["id"],
+            raw["serviceName"],
+            raw.get("stack") or None,
+            {item["name"]: item.get("value") or "" for item in labels} if labels else {},
+            repository["image"],
+            repository.get("imageDigest") or None,
+            raw["version"],
+            Spec(again, _spec_fields),
+            status.get("update") if status else None,
+        )
+    except reference.ReferenceError as exc:
+        raise InputError(f"{where}: $[{index}].repository.image: {exc.message}") from None
+
+
+def _spec_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in raw.items() if k not in _RUNTIME_FIELDS}
 
 
 def is_service_list(data: Any) -> bool:
@@ -284,6 +301,8 @@ BACKEND = BackendType(
     can_wait=True,
     detect_inventory=is_service_list,
     parse_inventory=from_swarmpit,
+    inventory_schema=SCHEMA,
+    inventory_record=record,
     connect=_connect,
     environment=((TOKEN_ENV, "the Swarmpit API token"),),
 )

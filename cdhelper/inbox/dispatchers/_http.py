@@ -25,8 +25,9 @@ from urllib.parse import quote, quote_plus, urlsplit
 import requests
 
 from cdhelper import redact
+from cdhelper.answers import printable, redact_url, retry_after
 from cdhelper.errors import ConfigError
-from cdhelper.http import Timeouts, may_have_reached, printable, redact_url, retry_after
+from cdhelper.http import Timeouts, may_have_reached
 from cdhelper.inbox.dispatchers.base import DispatchOutcome, SecretReader, Status
 
 BODY_CAP = 16 * 1024  # bytes of an answer's body read at most

@@ -40,8 +40,9 @@ from urllib.parse import quote
 
 import requests
 
+from cdhelper.answers import retry_after
 from cdhelper.errors import ConfigError
-from cdhelper.http import DEFAULT_TIMEOUTS, Timeouts, new_session, retry_after
+from cdhelper.http import DEFAULT_TIMEOUTS, Timeouts, new_session
 from cdhelper.inbox.dispatchers import _http
 from cdhelper.inbox.dispatchers.base import (
     DispatchOutcome,

@@ -34,7 +34,8 @@ from typing import Any
 
 import requests
 
-from cdhelper.http import DEFAULT_TIMEOUTS, Timeouts, new_session, redact_url
+from cdhelper.answers import redact_url
+from cdhelper.http import DEFAULT_TIMEOUTS, Timeouts, new_session
 from cdhelper.inbox.dispatchers import _http
 from cdhelper.inbox.dispatchers.base import (
     DispatchOutcome,

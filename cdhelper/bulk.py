@@ -1,0 +1,199 @@
+"""Large JSON arrays read element by element: strict and validated, without the whole tree.
+
+An inventory of 100,000 services is a 135 MB array; parsed whole it is ~700 MB of Python
+objects, and checked whole it costs seconds. Here the array is split into its elements
+without building them (msgspec), and each element is parsed (orjson), held to the rules
+of :mod:`cdhelper.parsers` (no repeated key, no NaN, no lone surrogate, no huge integer,
+bounded depth), validated against the schema of one item (jsonschema-rs) and handed to a
+``build`` function that keeps what it needs; the element's tree is then dropped.
+
+This path gives the whole-document path's answer or none: when it cannot vouch for an
+element (the element has a problem, or it could not be sure), :func:`load` answers None
+and the caller reads the document the whole-document way, whose error messages (every
+problem with its JSON path) are the reference. So messages never change, and this path
+never accepts what that one refuses:
+
+- orjson refuses what is not JSON (``NaN``, a number out of range, a lone surrogate, bad
+  UTF-8, a byte order mark) but keeps the last of repeated keys and reads an integer
+  beyond 64 bits as a float. So each element is written back (orjson, compact) and must
+  equal its own text made compact (msgspec changes only whitespace): a repeated key, a
+  rounded integer, any value read differently from ``json`` would change the text.
+- An element whose text differs for an innocent reason (``\\u00e9`` for ``é``, ``1e2``
+  for ``100.0``) is parsed the strict way alone (:func:`cdhelper.parsers.loads_json`).
+- Depth: an element whose text opens fewer brackets than the levels left is shallow
+  enough; any other has its containers counted level by level.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache, partial
+from typing import Any, TypeVar
+
+from cdhelper import documents, fastschema, parsers
+from cdhelper.errors import InputError
+
+T = TypeVar("T")
+# (index, the element's tree, a function that parses the element again) -> a record, or
+# None for an element the caller skips. The tree is not kept; the function may be (it
+# holds only the element's place in the document's text).
+Build = Callable[[int, Any, Callable[[], Any]], T | None]
+
+# Below this size (about 400 Swarmpit services) the whole-document path is as quick, and
+# msgspec and orjson need not be loaded (~7 ms of a command's start).
+WORTH_IT = 512 * 1024
+
+# The keywords a schema for a plain array may have besides ``items`` for this path to
+# stand in for it: the rest would constrain the array itself (minItems, contains, ...).
+_ARRAY_KEYWORDS = frozenset({"$schema", "$id", "title", "description", "type", "items", "$defs"})
+
+
+def elements(data: bytes | str) -> list[Any] | None:
+    """The elements of a top-level JSON array, each as its unparsed text; None otherwise."""
+    try:
+        import msgspec  # noqa: PLC0415 (only for large inputs)
+    except ImportError:
+        return None
+    try:
+        found: list[Any] = msgspec.json.decode(data, type=list[msgspec.Raw])
+    except (msgspec.DecodeError, ValueError, RecursionError):
+        return None
+    return found
+
+
+def first(items: list[Any]) -> Any:
+    """The first element's tree (None for an empty array, or one that is not plain JSON)."""
+    import orjson  # noqa: PLC0415
+
+    try:
+        return orjson.loads(memoryview(items[0])) if items else None
+    except orjson.JSONDecodeError:
+        return None
+
+
+def load(items: list[Any], schema_name: str, build: Build[T]) -> list[T] | None:
+    """Each element checked and built, in order; None if any could not be vouched for.
+
+    ``schema_name`` is the whole array's schema; its ``items`` validates each element.
+    ``build`` raising :class:`~cdhelper.errors.InputError` also answers None: the
+    whole-document path then says what is wrong, as it always has.
+    """
+    validator = _item_validator(schema_name)
+    if validator is None:
+        return None
+    import msgspec  # noqa: PLC0415
+    import orjson  # noqa: PLC0415
+
+    with _collector_paused():
+        return _load(items, validator, build, orjson.loads, orjson.dumps, msgspec.json.format)
+
+
+def _load(
+    items: list[Any],
+    validator: fastschema.Compiled,
+    build: Build[T],
+    loads: Callable[[Any], Any],
+    dumps: Callable[[Any], bytes],
+    compact: Callable[..., bytes],
+) -> list[T] | None:
+    import orjson  # noqa: PLC0415
+
+    shallow = parsers.MAX_DEPTH - 1  # the array is one level; its elements start below
+    records: list[T] = []
+    for index, raw in enumerate(items):
+        text = memoryview(raw)  # orjson reads a buffer, not msgspec's Raw
+        try:
+            tree = loads(text)
+            again = dumps(tree)
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+            return None
+        if again == text or again == compact(raw, indent=-1):
+            reload: Callable[[], Any] = partial(_reparse, raw)
+            deep = again.count(b"[") + again.count(b"{") > shallow
+        else:
+            tree = _strict(text)
+            if tree is None:
+                return None
+            reload, deep = partial(parsers.loads_json, bytes(text).decode(), ""), True
+        if deep and _depth(tree) > shallow:
+            return None
+        if not fastschema.passes(validator, tree):
+            return None
+        try:
+            record = build(index, tree, reload)
+        except InputError:
+            return None
+        if record is not None:
+            records.append(record)
+    return records
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cycle collection while records are built: they make no cycles, only objects.
+
+    Python's collector runs every few hundred new objects and, ever more often, walks
+    every object alive; over 100,000 records that is ~30 % of the whole load.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _reparse(raw: Any) -> Any:
+    import orjson  # noqa: PLC0415
+
+    return orjson.loads(memoryview(raw))
+
+
+def _strict(text: memoryview) -> Any:
+    """The element parsed the whole-document way, or None if that finds any problem."""
+    try:
+        return parsers.loads_json(bytes(text).decode("utf-8"), "")
+    except (InputError, UnicodeDecodeError):
+        return None
+
+
+def _depth(tree: Any) -> int:
+    """How many levels of containers ``tree`` has (a scalar: 0), level by level."""
+    level = [tree] if type(tree) is dict or type(tree) is list else []
+    depth = 0
+    while level and depth <= parsers.MAX_DEPTH:
+        depth += 1
+        inner = []
+        for container in level:
+            values = container.values() if type(container) is dict else container
+            inner += [v for v in values if type(v) is dict or type(v) is list]
+        level = inner
+    return depth
+
+
+@cache
+def _item_validator(schema_name: str) -> fastschema.Compiled | None:
+    """A compiled validator of one element, if the schema is a plain array of such items."""
+    schema = documents.load_schema(schema_name)
+    if schema.get("type") != "array" or not set(schema) <= _ARRAY_KEYWORDS:
+        return None
+    items = schema.get("items", True)
+    if not isinstance(items, dict) or "$defs" in items or not _refs_to_defs(items):
+        return None
+    # $defs stay beside the item schema, so "$ref": "#/$defs/..." resolves as before.
+    return fastschema.compile_schema({**items, "$defs": schema.get("$defs", {})})
+
+
+def _refs_to_defs(schema: Any) -> bool:
+    """Whether every ``$ref`` in ``schema`` names a ``$defs`` entry (all that still resolves)."""
+    if isinstance(schema, list):
+        return all(_refs_to_defs(item) for item in schema)
+    if not isinstance(schema, dict):
+        return True
+    ref = schema.get("$ref")
+    if ref is not None and not (isinstance(ref, str) and ref.startswith("#/$defs/")):
+        return False
+    return all(_refs_to_defs(value) for value in schema.values())

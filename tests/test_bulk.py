@@ -1,0 +1,222 @@
+"""Inventories read element by element (:mod:`cdhelper.bulk`) give what the whole read gives.
+
+The same services (fingerprints included) or the same message, on real inventories written
+compact or pretty, with odd values, and with text the fast parser reads differently from
+``json`` (repeated keys, ``NaN``, huge integers, lone surrogates, escapes, deep nesting,
+a byte order mark, bad UTF-8). Count-based checks show which path ran.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cdhelper import bulk, documents, parsers
+from cdhelper.backends import load_inventory, parse_inventory
+from cdhelper.errors import InputError
+
+from helpers import DATA
+
+PROFILE = settings(
+    max_examples=10_000 if os.environ.get("CDHELPER_FUZZ") else 200,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
+INVENTORIES = [
+    json.loads(path.read_text())
+    for path in sorted([*DATA.glob("*services.json"), *(DATA / "sources").glob("*/inventories/*")])
+]
+STYLES: list[dict[str, Any]] = [
+    {"separators": (",", ":")},  # what Swarmpit and the Engine answer
+    {},
+    {"indent": 2},
+    {"indent": 2, "ensure_ascii": False},
+]
+# Text put where a value was: what orjson and json read differently, or not at all.
+RAW_VALUES = [
+    "NaN", "-Infinity", "1e999", "1.0E2", "1e2", "-0", "-0.0", "0.1e1", "12345678901234567890123",
+    "18446744073709551616", "9" * 5000, '"\\ud800"', '"x\\udc00"', '"\\ud83d\\ude00"', '"\\u0041b"',
+    '"\\/"', '"\\u00e9"', '"\\u003c&\\u003e"', '{"a": 1, "a": 2}', '{"a": {"b": 1, "b": 1}}',
+    "[" * 70 + "]" * 70, "[" * 62 + "]" * 62, "[" * 61 + "]" * 61, '"\u2028"', '"\\u2028"',
+]  # fmt: skip
+ODD_VALUES: list[Any] = [None, True, 0, -1, 1.5, 2**70, "", "v1\n", "\u00e9", [], {}, [{}]]
+PLACEHOLDER = "\x00raw{}\x00"
+
+
+@pytest.fixture(autouse=True)
+def every_size_element_by_element() -> Iterator[None]:
+    """The fixtures are small: read them element by element as a large file is read."""
+    with mock.patch.object(bulk, "WORTH_IT", 0):
+        yield
+
+
+def both(tmp_path: Path, data: bytes) -> tuple[Any, Any]:
+    """(read element by element, read whole): an Inventory or the message, each."""
+    path = tmp_path / "inventory.json"
+    path.write_bytes(data)
+    where = str(path)
+
+    def outcome(read: Any) -> Any:
+        try:
+            return read()
+        except InputError as exc:
+            return str(exc)
+
+    def whole() -> Any:
+        return parse_inventory(documents.parse_json(documents.decode(data, where), where), where)
+
+    return outcome(lambda: load_inventory(where)), outcome(whole)
+
+
+def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += paths(item, (*prefix, index))
+    return found
+
+
+@st.composite
+def inventory_texts(draw: st.DrawFn) -> bytes:
+    """A real inventory, a few values changed or replaced by raw text, in one of the styles."""
+    document = copy.deepcopy(draw(st.sampled_from(INVENTORIES)))
+    raws: list[str] = []
+    for _ in range(draw(st.integers(0, 3))):
+        where = paths(document)
+        path = draw(st.sampled_from(where))
+        parent = document
+        for part in path[:-1]:
+            parent = parent[part]
+        choice = draw(st.integers(0, 2))
+        if choice == 0 and isinstance(parent, dict):
+            del parent[path[-1]]
+        elif choice == 1:
+            parent[path[-1]] = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
+        else:
+            parent[path[-1]] = PLACEHOLDER.format(len(raws))
+            raws.append(draw(st.sampled_from(RAW_VALUES)))
+    text = json.dumps(document, **draw(st.sampled_from(STYLES)))
+    for index, raw in enumerate(raws):
+        text = text.replace(json.dumps(PLACEHOLDER.format(index)), raw)
+    data = text.encode("utf-8", "surrogatepass")
+    edit = draw(st.sampled_from(["", "bom", "bad-utf8", "cut", "trailing"]))
+    if edit == "bom":
+        data = b"\xef\xbb\xbf" + data
+    elif edit == "bad-utf8":
+        at = draw(st.integers(0, len(data) - 1))
+        data = data[:at] + b"\xff" + data[at:]
+    elif edit == "cut":
+        data = data[: draw(st.integers(0, len(data) - 1))]
+    elif edit == "trailing":
+        data += b" ,"
+    return data
+
+
+@PROFILE
+@given(data=inventory_texts())
+def test_element_by_element_reads_what_the_whole_read_reads(tmp_path: Path, data: bytes) -> None:
+    fast, whole = both(tmp_path, data)
+    assert fast == whole
+    if not isinstance(fast, str):
+        # the fingerprints too (hashed on demand, from the element's text on the fast path)
+        assert [s.fingerprint for s in fast.services] == [s.fingerprint for s in whole.services]
+
+
+@pytest.mark.parametrize("style", STYLES, ids=str)
+@pytest.mark.parametrize("document", INVENTORIES, ids=lambda d: f"{len(d)} services")
+def test_a_valid_inventory_is_read_without_the_whole_document_parser(
+    tmp_path: Path, document: list[Any], style: dict[str, Any]
+) -> None:
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps(document, **style))
+    expected = parse_inventory(document, str(path))
+    with mock.patch.object(parsers, "loads_json", side_effect=AssertionError("whole parse")):
+        assert load_inventory(str(path)) == expected
+
+
+def test_an_element_written_differently_is_parsed_strictly_alone(tmp_path: Path) -> None:
+    document = json.loads((DATA / "swarmpit-services.json").read_text())
+    text = json.dumps(document, ensure_ascii=True).replace(
+        '"serviceName": "', '"serviceName": "\\u0041', 1
+    )
+    path = tmp_path / "inventory.json"
+    path.write_text(text)
+    calls = mock.Mock(side_effect=parsers.loads_json)
+    with mock.patch.object(parsers, "loads_json", calls):
+        inventory = load_inventory(str(path))
+    assert calls.call_count == 1  # that element alone: the others were vouched for
+    assert inventory.services[0].name.startswith("A")
+    assert inventory == parse_inventory(json.loads(text), str(path))
+
+
+def test_a_repeated_key_is_never_read_past(tmp_path: Path) -> None:
+    """orjson keeps the last of repeated keys; here the whole read says what is wrong."""
+    document = json.loads((DATA / "swarmpit-services.json").read_text())
+    text = json.dumps(document, separators=(",", ":")).replace(
+        '"version":', '"version":1,"version":', 1
+    )
+    path = tmp_path / "inventory.json"
+    path.write_text(text)
+    items = bulk.elements(path.read_bytes())
+    assert items is not None
+    assert bulk.load(items, "swarmpit-services", lambda index, tree, again: tree) is None
+    with pytest.raises(InputError, match=r"\$\[0\]: duplicate key 'version'"):
+        load_inventory(str(path))
+
+
+@pytest.mark.parametrize(
+    ("levels", "accepted"), [(61, True), (62, True), (63, False), (200, False)]
+)
+def test_depth_is_bounded_as_the_whole_read_bounds_it(
+    tmp_path: Path, levels: int, accepted: bool
+) -> None:
+    """An element nested ``levels`` deep inside the array: the document is one deeper."""
+    document = json.loads((DATA / "swarmpit-services.json").read_text())
+    document[0]["extra"] = json.loads("[" * levels + "]" * levels) if levels < 100 else None
+    text = json.dumps(document)
+    if levels >= 100:
+        text = text.replace('"extra": null', '"extra": ' + "[" * levels + "]" * levels)
+    fast, whole = both(tmp_path, text.encode())
+    assert fast == whole
+    assert isinstance(fast, str) is not accepted
+    if not accepted:
+        assert "nested deeper than 64 levels" in fast
+
+
+def test_a_schema_that_constrains_the_array_itself_is_read_whole() -> None:
+    with mock.patch.object(documents, "load_schema", return_value={"type": "array", "minItems": 1}):
+        bulk._item_validator.cache_clear()
+        try:
+            assert bulk._item_validator("swarmpit-services") is None
+        finally:
+            bulk._item_validator.cache_clear()
+
+
+def test_only_a_large_file_is_read_element_by_element(tmp_path: Path) -> None:
+    document = json.loads((DATA / "swarmpit-services.json").read_text())
+    small, large = tmp_path / "small.json", tmp_path / "large.json"
+    small.write_text(json.dumps(document))
+    large.write_text(json.dumps(document * (2 * 1024 * 1024 // len(json.dumps(document)))))
+    with mock.patch.object(bulk, "WORTH_IT", 1024 * 1024):
+        split = mock.Mock(side_effect=bulk.elements)
+        with mock.patch.object(bulk, "elements", split):
+            load_inventory(str(small))
+            assert split.call_count == 0
+            assert len(load_inventory(str(large)).services) > len(document)
+            assert split.call_count == 1
