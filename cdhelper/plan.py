@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from cdhelper import __version__, documents, gcpause, parsers, signing
+from cdhelper import __version__, documents, parsers, signing
 from cdhelper.errors import InputError
 from cdhelper.events import PushEvent
 from cdhelper.inventory import Target
@@ -255,8 +255,7 @@ def loads(text: str, where: str, key: bytes | None = None) -> Plan:
 
 
 def load(path: str, key: bytes | None = None) -> Plan:
-    with gcpause.paused():
-        return loads(documents.read_text(path), documents.display_name(path), key)
+    return loads(documents.read_text(path), documents.display_name(path), key)
 
 
 def _require_plan_format(data: Any, where: str) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cdhelper import documents, gcpause
+from cdhelper import documents
 from cdhelper.errors import InputError, UsageError
 from cdhelper.events import PushEvent
 from cdhelper.sources import acr, artifactory, dockerhub, ecr, gar, ghcr, harbor, quay, registry
@@ -58,13 +58,12 @@ def load_events(
     chosen = by_name(source) if source else None
     events: list[PushEvent] = []
     ignored: list[str] = []
-    with gcpause.paused():
-        for path in paths:
-            where = documents.display_name(path)
-            data = documents.parse_json(documents.read_text(path), where)
-            parsed = parse_document(data, Context(where, registry_host=registry_host), chosen)
-            events.extend(parsed.events)
-            ignored.extend(f"{where}: {reason}" for reason in parsed.ignored)
+    for path in paths:
+        where = documents.display_name(path)
+        data = documents.parse_json(documents.read_text(path), where)
+        parsed = parse_document(data, Context(where, registry_host=registry_host), chosen)
+        events.extend(parsed.events)
+        ignored.extend(f"{where}: {reason}" for reason in parsed.ignored)
     return Loaded(tuple(collapse(events)), tuple(ignored))
 
 
