@@ -110,7 +110,7 @@ def _load(
         except (orjson.JSONDecodeError, orjson.JSONEncodeError):
             return None
         if again == text or again == compact(raw, indent=-1):
-            reload: Callable[[], Any] = partial(_reparse, raw)
+            reload: Callable[[], Any] = _Again(raw)
             deep = again.count(b"[") + again.count(b"{") > shallow
         else:
             tree = _strict(text)
@@ -146,10 +146,18 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _reparse(raw: Any) -> Any:
-    import orjson  # noqa: PLC0415
+class _Again:
+    """An element parsed again, from its place in the document (kept per service: small)."""
 
-    return orjson.loads(memoryview(raw))
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def __call__(self) -> Any:
+        import orjson  # noqa: PLC0415
+
+        return orjson.loads(memoryview(self.raw))
 
 
 def _strict(text: memoryview) -> Any:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from cdhelper import __version__, documents
@@ -113,18 +114,18 @@ class Service:
     constraints: tuple[str, ...] = field(default=(), compare=False)
     platforms: tuple[Platform, ...] = field(default=(), compare=False)
     ref: ImageRef = field(init=False, compare=False, repr=False)
+    # label cdhelper.redeploy=false: never planned (asked of every service by every plan)
+    opted_out: bool = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.ref = ImageRef.parse(f"{self.image}@{self.digest}" if self.digest else self.image)
+        self.ref = ImageRef.pinned(self.image, self.digest)
+        opt_out = self.labels.get(OPT_OUT_LABEL) if self.labels else None
+        self.opted_out = opt_out is not None and opt_out.strip().lower() == "false"
 
     @property
     def fingerprint(self) -> str:
         """The spec's sha256: ``apply`` tells a real change from Swarm's bookkeeping by it."""
         return self.spec.fingerprint
-
-    @property
-    def opted_out(self) -> bool:
-        return self.labels.get(OPT_OUT_LABEL, "").strip().lower() == "false"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -181,6 +182,10 @@ def from_snapshot(data: Any, where: str) -> Inventory:
         for index, raw in enumerate(data["services"])
     )
     return Inventory(Target.from_dict(data["target"]), services)
+
+
+# One empty label set for the many services without labels (a large Swarm has thousands).
+NO_LABELS: Mapping[str, str] = MappingProxyType({})
 
 
 def kept(record: Any) -> Callable[[], Any]:

@@ -49,13 +49,28 @@ class ImageRef:
     def parse(cls, text: str) -> ImageRef:
         """Parse and normalise; a reference without tag or digest gets ``latest``."""
         name, _, digest = text.partition("@")
+        return cls._parse(name, digest, text)
+
+    @classmethod
+    def pinned(cls, image: str, digest: str | None) -> ImageRef:
+        """``image@digest`` (``image`` alone without a digest) parsed, ``digest`` kept as is:
+        a service's spec image and pinned digest, without building the text to split it."""
+        if not digest or "@" in image:
+            return cls.parse(f"{image}@{digest}" if digest else image)
+        return cls._parse(image, digest, None)
+
+    @classmethod
+    def _parse(cls, name: str, digest: str, text: str | None) -> ImageRef:
+        """``text`` (for messages) is ``name@digest``; None: build it only for a message."""
         if digest and not _DIGEST.fullmatch(digest):
+            text = text or f"{name}@{digest}"
             raise ReferenceError(
                 f"invalid digest in image reference {shown(text)}: expected sha256:<64 hex digits>"
             )
         parsed = _NAMES.get(name)
         if parsed is None:
-            parsed = _parse_name(name, text)
+            whole = text if text is not None else f"{name}@{digest}" if digest else name
+            parsed = _parse_name(name, whole)
             if len(_NAMES) < _NAMES_KEPT:
                 _NAMES[name] = parsed
         registry, repository, tag = parsed

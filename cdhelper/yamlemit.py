@@ -28,12 +28,11 @@ WIDTH = 100  # PyYAML's best_width as cdhelper sets it
 _INDENT = 2
 
 # Printable ASCII starting with a letter, "_" or "/", with no space, quote, comment or
-# flow/block indicator that changes anything in block context and no final ":": plain,
-# unless PyYAML's resolver reads it as a boolean or a null (checked below).
-_SIMPLE = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:@+=-]*")
-_KEYWORDS = frozenset(
-    {"yes", "no", "true", "false", "on", "off", "null", "y", "n"}
-)  # what a letter-led plain scalar may resolve to, case-insensitively (more than enough)
+# flow/block indicator that changes anything in block context and no final ":", and not a
+# word PyYAML's resolver could read as a boolean or a null (whatever the case): plain.
+_PLAIN = re.compile(
+    r"(?!(?i:yes|no|true|false|on|off|null|y|n)\Z)[A-Za-z_/][A-Za-z0-9_./:@+=-]*(?<!:)"
+)
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 
 
@@ -55,23 +54,52 @@ def dump(data: Any) -> str | None:
 
 
 def _block(value: dict[Any, Any] | list[Any], indent: int, out: list[str]) -> None:
-    """A non-empty block collection at ``indent``, its first line begun (the cursor there)."""
-    if type(value) is dict:
-        first = True
-        for key, item in value.items():
-            if not first:
-                out.append("\n" + " " * indent)
-            first = False
-            text = _key(key)
-            out.append(text + ":")
-            _value(item, indent, out, indent + len(text) + 1, in_mapping=True)
+    """A non-empty block collection at ``indent``, its first line begun (the cursor there).
+
+    The common values (a plain word, null, an integer) are written here, one piece per
+    line: a plan of 100,000 services has half a million of them.
+    """
+    if isinstance(value, dict):
+        _mapping(value, indent, out)
     else:
-        first = True
-        for item in value:
-            if not first:
-                out.append("\n" + " " * indent)
+        _sequence(value, indent, out)
+
+
+def _mapping(value: dict[Any, Any], indent: int, out: list[str]) -> None:
+    append = out.append
+    newline = "\n" + " " * indent
+    first = True
+    for key, item in value.items():
+        if first:
             first = False
-            out.append("-")
+        else:
+            append(newline)
+        head = _key(key)
+        kind = type(item)
+        if kind is str and _PLAIN.fullmatch(item):
+            append(f"{head} {item}")  # no space in it: never folded
+        elif item is None:
+            append(f"{head} null")
+        elif kind is int:
+            append(f"{head} {item}")
+        else:
+            append(head)
+            _value(item, indent, out, indent + len(head), in_mapping=True)
+
+
+def _sequence(value: list[Any], indent: int, out: list[str]) -> None:
+    append = out.append
+    newline = "\n" + " " * indent
+    first = True
+    for item in value:
+        if first:
+            first = False
+        else:
+            append(newline)
+        if type(item) is str and _PLAIN.fullmatch(item):
+            append(f"- {item}")
+        else:
+            append("-")
             _value(item, indent, out, indent + 1, in_mapping=False)
 
 
@@ -102,8 +130,8 @@ def _value(item: Any, indent: int, out: list[str], column: int, *, in_mapping: b
 def _scalar(item: Any, indent: int, out: list[str], column: int) -> None:
     kind = type(item)
     if kind is str:
-        if _SIMPLE.fullmatch(item) and item[-1] != ":" and item.lower() not in _KEYWORDS:
-            out.append(item)  # no space: never folded
+        if _PLAIN.fullmatch(item):
+            out.append(item)  # no space in it: never folded
         else:
             _text(item, indent, out, column)
     elif item is None:
@@ -116,17 +144,19 @@ def _scalar(item: Any, indent: int, out: list[str], column: int) -> None:
         raise UnsupportedError(kind.__name__)
 
 
+@lru_cache(maxsize=1024)
 def _key(key: Any) -> str:
+    """A mapping key as written, with its colon (a plan's few keys repeat thousands of times)."""
     # PyYAML writes a key "? key" unless it is simple: shorter than 128 with its tag, !!str
     if type(key) is not str or len(key) + len("!!str") >= 128:
         raise UnsupportedError("key")
-    if _SIMPLE.fullmatch(key) and key[-1] != ":" and key.lower() not in _KEYWORDS:
-        return key
+    if _PLAIN.fullmatch(key):
+        return key + ":"
     style = _style(key)
     if style == "'" and key:
-        return "'" + key.replace("'", "''") + "'"
+        return "'" + key.replace("'", "''") + "':"
     if style == "":
-        return key
+        return key + ":"
     raise UnsupportedError("key")
 
 
@@ -183,6 +213,9 @@ def _block_indicators(text: str) -> bool:
 
 def _plain(text: str, indent: int, out: list[str], column: int) -> None:
     """PyYAML's ``write_plain``: at a single space past the width, a new line instead."""
+    if column + len(text) <= WIDTH:  # no space is past the width
+        out.append(text)
+        return
     words = text.split(" ")
     out.append(words[0])
     column += len(words[0])
@@ -205,6 +238,9 @@ def _plain(text: str, indent: int, out: list[str], column: int) -> None:
 
 def _single_quoted(text: str, indent: int, out: list[str], column: int) -> None:
     """PyYAML's ``write_single_quoted``: folded like plain text, but never at either end."""
+    if column + 1 + len(text) + text.count("'") <= WIDTH:  # no space is past the width
+        out.append("'" + text.replace("'", "''") + "'")
+        return
     out.append("'")
     column += 1
     position = 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -21,7 +22,7 @@ from cdhelper import answers, cleartext, documents, redact, reference
 from cdhelper.backends.base import BackendType, Observation, Task
 from cdhelper.credentials import is_header_safe
 from cdhelper.errors import ApiError, ConfigError, InputError
-from cdhelper.inventory import Inventory, Service, Spec, Target, kept
+from cdhelper.inventory import NO_LABELS, Inventory, Service, Spec, Target, kept
 from cdhelper.plan import Action
 
 if TYPE_CHECKING:
@@ -260,9 +261,9 @@ def record(index: int, raw: Mapping[str, Any], again: Callable[[], Any], where: 
         return Service(
             raw["id"],
             raw["serviceName"],
-            raw.get("stack") or None,
-            {item["name"]: item.get("value") or "" for item in labels} if labels else {},
-            repository["image"],
+            _shared(raw.get("stack") or None),
+            {item["name"]: item.get("value") or "" for item in labels} if labels else NO_LABELS,
+            sys.intern(repository["image"]),
             repository.get("imageDigest") or None,
             raw["version"],
             Spec(again, _spec_fields),
@@ -270,6 +271,11 @@ def record(index: int, raw: Mapping[str, Any], again: Callable[[], Any], where: 
         )
     except reference.ReferenceError as exc:
         raise InputError(f"{where}: $[{index}].repository.image: {exc.message}") from None
+
+
+def _shared(text: str | None) -> str | None:
+    """One copy of a stack name or image that many services share (``sys.intern``)."""
+    return sys.intern(text) if text is not None else None
 
 
 def _spec_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
