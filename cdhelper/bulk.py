@@ -27,6 +27,8 @@ never accepts what that one refuses:
 from __future__ import annotations
 
 import gc
+import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache, partial
@@ -73,61 +75,145 @@ def first(items: list[Any]) -> Any:
         return None
 
 
-def load(items: list[Any], schema_name: str, build: Build[T]) -> list[T] | None:
+def load(items: list[Any], schema_name: str, build: Build[T], fields: Any = None) -> list[T] | None:
     """Each element checked and built, in order; None if any could not be vouched for.
 
     ``schema_name`` is the whole array's schema; its ``items`` validates each element.
     ``build`` raising :class:`~cdhelper.errors.InputError` also answers None: the
     whole-document path then says what is wrong, as it always has.
+
+    ``fields``: a msgspec type (a ``TypedDict``) of what ``build`` reads. With it, a large
+    array is checked by a forked child while this process builds the records from those
+    fields alone (msgspec decodes them, skipping the rest): the two halves of the work
+    run on two cores. The records are used only if the child vouched for every element.
     """
     validator = _item_validator(schema_name)
     if validator is None:
         return None
+    with _collector_paused():
+        if fields is not None and len(items) >= BESIDE and _may_fork():
+            return _load_beside(items, validator, build, fields)
+        return _load_here(items, validator, build)
+
+
+# From this many elements on, checking them in a child pays for the fork (~2 ms).
+BESIDE = 2000
+# The share of the elements the child checks (measured: checking one costs ~9 µs,
+# building its record from its fields ~4 µs).
+CHILD_SHARE = 0.72
+
+
+class _DoubtError(Exception):
+    """An element this path cannot vouch for: the whole-document path reads the document."""
+
+
+def _checked(items: list[Any], validator: fastschema.Compiled) -> Iterator[tuple[Any, ...]]:
+    """(index, raw, tree, again) for each element vouched for; _DoubtError at the first not."""
     import msgspec  # noqa: PLC0415
     import orjson  # noqa: PLC0415
 
-    with _collector_paused():
-        return _load(items, validator, build, orjson.loads, orjson.dumps, msgspec.json.format)
-
-
-def _load(
-    items: list[Any],
-    validator: fastschema.Compiled,
-    build: Build[T],
-    loads: Callable[[Any], Any],
-    dumps: Callable[[Any], bytes],
-    compact: Callable[..., bytes],
-) -> list[T] | None:
-    import orjson  # noqa: PLC0415
-
+    loads, dumps, compact = orjson.loads, orjson.dumps, msgspec.json.format
     shallow = parsers.MAX_DEPTH - 1  # the array is one level; its elements start below
-    records: list[T] = []
     for index, raw in enumerate(items):
         text = memoryview(raw)  # orjson reads a buffer, not msgspec's Raw
         try:
             tree = loads(text)
             again = dumps(tree)
         except (orjson.JSONDecodeError, orjson.JSONEncodeError):
-            return None
+            raise _DoubtError from None
         if again == text or again == compact(raw, indent=-1):
             reload: Callable[[], Any] = _Again(raw)
             deep = again.count(b"[") + again.count(b"{") > shallow
         else:
             tree = _strict(text)
             if tree is None:
-                return None
+                raise _DoubtError
             reload, deep = partial(parsers.loads_json, bytes(text).decode(), ""), True
         if deep and _depth(tree) > shallow:
-            return None
+            raise _DoubtError
         if not fastschema.passes(validator, tree):
-            return None
+            raise _DoubtError
+        yield index, raw, tree, reload
+
+
+def _may_fork() -> bool:
+    """A child can check beside this process: POSIX fork, two cores, no other thread."""
+    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
+
+
+def _load_beside(
+    items: list[Any], validator: fastschema.Compiled, build: Build[T], fields: Any
+) -> list[T] | None:
+    """The child checks most elements (its answer: one byte); this process builds the
+    records, then checks the rest: building costs about half of checking, so the child
+    takes :data:`CHILD_SHARE` of the elements and both finish together."""
+    import msgspec  # noqa: PLC0415
+
+    split = int(len(items) * CHILD_SHARE)
+    readable, writable = os.pipe()
+    try:
+        child = os.fork()
+    except OSError:
+        os.close(readable)
+        os.close(writable)
+        return _load_here(items, validator, build)
+    if child == 0:  # pragma: no cover (the child ends in os._exit: coverage cannot see it)
+        answer = b"0"
         try:
-            record = build(index, tree, reload)
-        except InputError:
+            os.close(readable)
+            for _ in _checked(items[:split], validator):
+                pass
+            answer = b"1"
+        finally:
+            os.write(writable, answer)
+            os._exit(0)
+    os.close(writable)
+    try:
+        records = _built(items, build, msgspec.json.Decoder(fields).decode)
+        vouched = records is not None and _vouched(items[split:], validator)
+        vouched = os.read(readable, 1) == b"1" and vouched
+    finally:
+        os.close(readable)
+        os.waitpid(child, 0)
+    return records if vouched else None
+
+
+def _vouched(items: list[Any], validator: fastschema.Compiled) -> bool:
+    try:
+        for _ in _checked(items, validator):
+            pass
+    except _DoubtError:
+        return False
+    return True
+
+
+def _built(items: list[Any], build: Build[T], decode: Callable[[Any], Any]) -> list[T] | None:
+    """The records, built from what ``decode`` reads of each element; None if one failed.
+
+    The elements are not vouched for yet (the child is checking them), so any failure
+    here (a missing key, a type msgspec refuses) only means: the whole-document path
+    will say what is wrong.
+    """
+    records: list[T] = []
+    for index, raw in enumerate(items):
+        try:
+            record = build(index, decode(raw), _Again(raw))
+        except Exception:  # not vouched for yet: see above
             return None
         if record is not None:
             records.append(record)
     return records
+
+
+def _load_here(items: list[Any], validator: fastschema.Compiled, build: Build[T]) -> list[T] | None:
+    try:
+        return [
+            record
+            for index, raw, tree, again in _checked(items, validator)
+            if (record := build(index, tree, again)) is not None
+        ]
+    except (_DoubtError, InputError):
+        return None
 
 
 @contextmanager

@@ -56,10 +56,12 @@ ODD_VALUES: list[Any] = [None, True, 0, -1, 1.5, 2**70, "", "v1\n", "\u00e9", []
 PLACEHOLDER = "\x00raw{}\x00"
 
 
-@pytest.fixture(autouse=True)
-def every_size_element_by_element() -> Iterator[None]:
-    """The fixtures are small: read them element by element as a large file is read."""
-    with mock.patch.object(bulk, "WORTH_IT", 0):
+@pytest.fixture(autouse=True, params=["here", "beside"])
+def every_size_element_by_element(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The fixtures are small: read them element by element as a large file is read,
+    checked in this process, and (``beside``) by a forked child while this one builds."""
+    beside = 0 if request.param == "beside" else 10**9
+    with mock.patch.object(bulk, "WORTH_IT", 0), mock.patch.object(bulk, "BESIDE", beside):
         yield
 
 
@@ -158,7 +160,7 @@ def test_an_element_written_differently_is_parsed_strictly_alone(tmp_path: Path)
     path = tmp_path / "inventory.json"
     path.write_text(text)
     calls = mock.Mock(side_effect=parsers.loads_json)
-    with mock.patch.object(parsers, "loads_json", calls):
+    with mock.patch.object(parsers, "loads_json", calls), mock.patch.object(bulk, "BESIDE", 10**9):
         inventory = load_inventory(str(path))
     assert calls.call_count == 1  # that element alone: the others were vouched for
     assert inventory.services[0].name.startswith("A")
@@ -220,3 +222,21 @@ def test_only_a_large_file_is_read_element_by_element(tmp_path: Path) -> None:
             assert split.call_count == 0
             assert len(load_inventory(str(large)).services) > len(document)
             assert split.call_count == 1
+
+
+@pytest.mark.parametrize("damage", ["", "repeated key", "bad type"])
+def test_a_child_checks_beside_the_builder(tmp_path: Path, damage: str) -> None:
+    """Large files: a forked child checks while this process builds; both must agree."""
+    document = json.loads((DATA / "swarmpit-services.json").read_text()) * 50
+    if damage == "bad type":  # the builder's decode refuses it (and so does the schema)
+        document[-1] = {**document[-1], "version": {"x": 1}}
+    text = json.dumps(document, separators=(",", ":"))
+    if damage == "repeated key":  # in the child's share: its "no" alone sends the whole path
+        text = text.replace('"version":', '"version":1,"version":', 1)
+    assert bulk._may_fork(), "no fork: another thread runs in the test process"
+    forks = mock.Mock(side_effect=os.fork)
+    with mock.patch.object(bulk, "BESIDE", 10), mock.patch.object(os, "fork", forks):
+        fast, whole = both(tmp_path, text.encode())
+    assert forks.call_count == 1
+    assert fast == whole
+    assert isinstance(fast, str) is bool(damage)

@@ -77,6 +77,7 @@ def _load_records(records: list[Any], where: str) -> Inventory | None:
         records,
         backend.inventory_schema,
         lambda index, raw, again: record(index, raw, again, where),
+        backend.inventory_fields,
     )
     return None if services is None else Inventory(Target(backend.kind), tuple(services))
 

@@ -111,6 +111,8 @@ class BackendType:
     # valid record -> a Service, or None to skip it: (index, record, re-read it, where)
     inventory_schema: str
     inventory_record: Callable[[int, Any, Callable[[], Any], str], Service | None]
+    # what inventory_record reads of a record, as a msgspec type (see cdhelper.bulk.load)
+    inventory_fields: Any
     connect: Callable[[str, Mapping[str, str]], Backend]  # (address, environment)
     # the secrets and settings it reads from the environment, for -h: (variables, what)
     environment: tuple[tuple[str, str], ...] = ()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from cdhelper import deadline as deadlines
 from cdhelper import documents, platforms
@@ -382,6 +382,21 @@ def record(
     )
 
 
+class _Spec(TypedDict, total=False):
+    Name: str
+    Labels: Any
+    TaskTemplate: Any
+
+
+class _Record(TypedDict, total=False):
+    """What :func:`record` reads of a service (large files: only this is decoded)."""
+
+    ID: str
+    Version: Any
+    Spec: _Spec
+    UpdateStatus: Any
+
+
 def _spec(raw: Mapping[str, Any]) -> Any:
     return raw["Spec"]
 
@@ -439,6 +454,7 @@ BACKEND = BackendType(
     parse_inventory=from_docker,
     inventory_schema=SCHEMA,
     inventory_record=record,
+    inventory_fields=_Record,
     connect=_connect,
     environment=(
         ("DOCKER_TLS_VERIFY", "1: TLS to a tcp:// Docker Engine"),

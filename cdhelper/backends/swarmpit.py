@@ -15,7 +15,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import quote, urlsplit
 
 from cdhelper import answers, cleartext, documents, redact, reference
@@ -273,6 +273,32 @@ def record(index: int, raw: Mapping[str, Any], again: Callable[[], Any], where: 
         raise InputError(f"{where}: $[{index}].repository.image: {exc.message}") from None
 
 
+class _Repository(TypedDict, total=False):
+    image: str
+    imageDigest: str | None
+
+
+class _Label(TypedDict, total=False):
+    name: str
+    value: str | None
+
+
+class _Status(TypedDict, total=False):
+    update: str | None
+
+
+class _Record(TypedDict, total=False):
+    """What :func:`record` reads of a service (large files: only this is decoded)."""
+
+    id: str
+    serviceName: str
+    version: int
+    stack: str | None
+    labels: list[_Label] | None
+    repository: _Repository
+    status: _Status | None
+
+
 def _shared(text: str | None) -> str | None:
     """One copy of a stack name or image that many services share (``sys.intern``)."""
     return sys.intern(text) if text is not None else None
@@ -309,6 +335,7 @@ BACKEND = BackendType(
     parse_inventory=from_swarmpit,
     inventory_schema=SCHEMA,
     inventory_record=record,
+    inventory_fields=_Record,
     connect=_connect,
     environment=((TOKEN_ENV, "the Swarmpit API token"),),
 )
