@@ -297,10 +297,13 @@ def _inconsistencies(data: Mapping[str, Any]) -> Iterator[str]:
     digest (Docker Engine), and ``show`` presents the normalised image: they must agree.
     """
     count = len(data["events"])
+    parse = _Parser()
     for index, event in enumerate(data["events"]):
         if event["index"] != index:
             yield f"$.events[{index}].index: expected {index}, got {event['index']}"
-        yield from _image_problems(f"$.events[{index}].image", event["image"])
+        parsed = parse(event["image"])
+        if isinstance(parsed, str):
+            yield f"$.events[{index}].image: {parsed}"
     planned: dict[str, int] = {}
     for index, action in enumerate(data["actions"]):
         path = f"$.actions[{index}]"
@@ -311,15 +314,15 @@ def _inconsistencies(data: Mapping[str, Any]) -> Iterator[str]:
                 f"(also $.actions[{planned[service_id]}])"
             )
         planned.setdefault(service_id, index)
-        yield from _action_problems(path, action)
+        yield from _action_problems(path, action, parse)
         for position, event_index in enumerate(action["events"]):
             if event_index >= count:
                 yield f"{path}.events[{position}]: no event {event_index} in $.events"
 
 
-def _action_problems(path: str, action: Mapping[str, Any]) -> Iterator[str]:
-    image = _parse(action["image"])
-    spec = _parse(action["spec_image"])
+def _action_problems(path: str, action: Mapping[str, Any], parse: _Parser) -> Iterator[str]:
+    image = parse(action["image"])
+    spec = parse(action["spec_image"])
     if isinstance(image, str):
         yield f"{path}.image: {image}"
     elif image.tagged != action["image"] or image.tag is None:
@@ -340,12 +343,13 @@ def _action_problems(path: str, action: Mapping[str, Any]) -> Iterator[str]:
         )
 
     if "current_image" in action:
-        yield from _tag_change_problems(path, action["current_image"], image)
+        yield from _tag_change_problems(path, parse(action["current_image"]), image)
 
 
-def _tag_change_problems(path: str, text: str, image: ImageRef | str) -> Iterator[str]:
+def _tag_change_problems(
+    path: str, current: ImageRef | str, image: ImageRef | str
+) -> Iterator[str]:
     """A semver action changes the tag, never the repository, and pins no digest there."""
-    current = _parse(text)
     if isinstance(current, str):
         yield f"{path}.current_image: {current}"
     elif current.digest is not None or current.tag is None:
@@ -357,15 +361,22 @@ def _tag_change_problems(path: str, text: str, image: ImageRef | str) -> Iterato
         )
 
 
-def _image_problems(path: str, text: str) -> Iterator[str]:
-    parsed = _parse(text)
-    if isinstance(parsed, str):
-        yield f"{path}: {parsed}"
+class _Parser:
+    """Image references, each parsed once per plan: an action's image is often its
+    neighbours' (every service a push moves follows the pushed tag)."""
 
+    def __init__(self) -> None:
+        self.parsed: dict[str, ImageRef | str] = {}
 
-def _parse(text: str) -> ImageRef | str:
-    """The reference, or what is wrong with it."""
-    try:
-        return ImageRef.parse(text)
-    except ReferenceError as exc:
-        return exc.message
+    def __call__(self, text: str) -> ImageRef | str:
+        """The reference, or what is wrong with it."""
+        try:
+            return self.parsed[text]
+        except KeyError:
+            pass
+        try:
+            found: ImageRef | str = ImageRef.parse(text)
+        except ReferenceError as exc:
+            found = exc.message
+        self.parsed[text] = found
+        return found

@@ -40,6 +40,18 @@ def event_fields(event: PushEvent) -> dict[str, Any]:
     }
 
 
+def events_text(events: Sequence[PushEvent]) -> str:
+    """``validate``'s table: a line per push event, tab-separated, built as one text.
+
+    Source, image, digest and time (``-`` where unknown). One text, so a storm of 100,000
+    events is written at once rather than line by line.
+    """
+    return "".join(
+        f"{e.source}\t{e.image.tagged}\t{e.digest or '-'}\t{format_time(e.timestamp) or '-'}\n"
+        for e in events
+    )
+
+
 def render_plan(plan: Plan, fmt: Format) -> str:
     if fmt is Format.JSON:
         return documents.dump_json(plan.to_dict())
@@ -97,6 +109,9 @@ def _runs(action: Action) -> str:
 
 def _clean(text: str) -> str:
     """One line without control characters: a name cannot fake lines of the review."""
+    line = " ".join(text.split())
+    if line.isprintable():
+        return line
     return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in " ".join(text.split()))
 
 

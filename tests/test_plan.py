@@ -3,6 +3,7 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import yaml
@@ -11,6 +12,7 @@ from cdhelper import plan, signing
 from cdhelper.errors import ConfigError, InputError
 from cdhelper.inventory import Target
 from cdhelper.planner import plan_webhook
+from cdhelper.reference import ImageRef
 
 from helpers import digest, push, service
 
@@ -292,3 +294,19 @@ def test_many_inconsistencies_are_bounded() -> None:
         plan.loads(yaml.safe_dump(data), "p.yaml")
     assert len(info.value.problems) == 21
     assert info.value.problems[-1] == "and at least 980 more"
+
+
+def test_each_image_of_a_plan_is_parsed_once() -> None:
+    """Counted, not timed: 500 actions on one image parse it (and its spec image) once."""
+    data = yaml.safe_load(plan.dumps(sample()))
+    action = data["actions"][0]
+    data["actions"] = [
+        {**copy.deepcopy(action), "service": {"id": f"s{i}", "name": f"n{i}"}} for i in range(500)
+    ]
+    parse = ImageRef.parse
+    with mock.patch.object(ImageRef, "parse", side_effect=parse) as counted:
+        loaded = plan.loads(yaml.safe_dump(data), "p.yaml")
+    assert len(loaded.actions) == 500
+    # once for the consistency check (event, images and spec images alike), once for the
+    # event record: not once per action
+    assert [call.args for call in counted.call_args_list] == [("r.io/app:v1",)] * 2

@@ -4,14 +4,17 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from xml.etree import ElementTree
 
+from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
-from cdhelper import report
+from cdhelper import report, sources
 from cdhelper.applier import ActionResult, ApplyResult, Outcome, Status
+from cdhelper.cli import cli
+from cdhelper.errors import InputError
 from cdhelper.inventory import Target
 from cdhelper.plan import Mode, Plan, ServiceId, Skip
 
-from helpers import digest, make_action, push
+from helpers import DATA, digest, make_action, push
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 TARGET = Target("docker", "unix:///run/docker.sock", "c1")
@@ -173,3 +176,28 @@ def test_unwritten_reports_say_what_was_done() -> None:
         "the apply ran (nothing was redeployed), see the result above; "
         "but the reports could not be written:"
     )
+
+
+def test_events_text_is_what_validate_prints_line_by_line(runner: CliRunner) -> None:
+    paths = [str(p) for p in sorted(DATA.glob("**/*.json")) if _has_events(str(p))]
+    events = sources.load_events(paths).events
+    assert len(events) > 10
+    assert (
+        {e.digest is None for e in events}
+        == {e.timestamp is None for e in events}
+        == {
+            True,
+            False,
+        }
+    )
+    result = runner.invoke(cli, ["validate", *paths])
+    assert result.exit_code == 0, result.output
+    assert report.events_text(events) == result.stdout
+    assert report.events_text(()) == ""
+
+
+def _has_events(path: str) -> bool:
+    try:
+        return bool(sources.load_events([path]).events)
+    except InputError:
+        return False

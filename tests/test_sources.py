@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -262,6 +263,9 @@ def test_index_digest_wins_over_platform_manifests() -> None:
     unknown = PushEvent("registry", ref, "sha256:" + "c" * 64, None, "4")
     assert sources.collapse([arm, index, other, unknown]) == [index, other, unknown]
     assert sources.collapse([arm, other]) == [arm, other]
+    # Counted: without an index among them, no event's image is even hashed.
+    with mock.patch.object(ImageRef, "__hash__", side_effect=AssertionError):
+        assert sources.collapse([arm, other, unknown]) == [arm, other, unknown]
 
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"

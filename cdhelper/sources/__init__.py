@@ -117,6 +117,8 @@ def collapse(events: Iterable[PushEvent]) -> list[PushEvent]:
     """
     events = list(events)
     indexed = {e.image for e in events if e.is_index}
+    if not indexed:
+        return events  # nothing to drop: no image is hashed per event
     return [
         e
         for e in events

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from cdhelper.errors import InputError
 from cdhelper.events import PushEvent
@@ -66,10 +68,41 @@ def image(ctx: Context, path: str, host: str, repository: str, tag: str) -> Imag
             path, f"invalid tag {shown(tag)}: expected [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}"
         )
     try:
-        registry = parse_registry(host)
+        registry = _registry(host)
         return ImageRef(registry, normalise_repository(registry, repository), tag)
     except ReferenceError as exc:
         raise ctx.error(path, exc.message) from None
+
+
+# An envelope of 100,000 events names a handful of hosts: each is checked once. A host
+# refused is not cached (lru_cache keeps no exception), so it is refused with its message.
+_registry = lru_cache(maxsize=256)(parse_registry)
+
+
+def url_host(url: str) -> str:
+    """The host[:port] of a URL (without user info), as ``urlsplit`` reads it.
+
+    ``urlsplit`` raises ValueError for what it cannot split (an unclosed IPv6 bracket).
+    A plain URL is split once per scheme and authority: see :func:`_authority`.
+    """
+    if url.isascii() and url.isprintable() and " " not in url:
+        return _url_host(_authority(url))
+    return urlsplit(url).netloc.rpartition("@")[2]
+
+
+def _authority(url: str) -> str:
+    """``url`` up to the ``/`` after its authority: ``urlsplit`` finds the same netloc there.
+
+    Only for printable ASCII without spaces, which ``urlsplit`` neither strips nor removes.
+    """
+    start = url.find("//")
+    end = url.find("/", start + 2) if start >= 0 else -1
+    return url if end < 0 else url[:end]
+
+
+@lru_cache(maxsize=256)
+def _url_host(authority: str) -> str:
+    return urlsplit(authority).netloc.rpartition("@")[2]
 
 
 def digest(ctx: Context, path: str, text: str | None) -> str | None:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from cdhelper.events import MANIFEST_MEDIA_TYPES, PushEvent
-from cdhelper.sources.base import Context, Parsed, Source, digest, image, timestamp
+from cdhelper.sources.base import Context, Parsed, Source, digest, image, timestamp, url_host
 from cdhelper.values import shown
 
 NAME = "registry"
@@ -52,7 +51,7 @@ def not_a_deploy_signal(event: Mapping[str, Any]) -> str | None:
 def _event(event: Mapping[str, Any], ctx: Context, path: str) -> PushEvent:
     target = event["target"]
     try:
-        host = urlsplit(target["url"]).netloc.rpartition("@")[2] if target.get("url") else ""
+        host = url_host(target["url"]) if target.get("url") else ""
     except ValueError as exc:  # "http://[::1" and other URLs urllib cannot split
         raise ctx.error(f"{path}.target.url", f"invalid URL: {exc}") from None
     host = host or (event.get("request") or {}).get("host", "")
