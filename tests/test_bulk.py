@@ -244,3 +244,36 @@ def test_a_child_checks_beside_the_builder(tmp_path: Path, damage: str) -> None:
     assert isinstance(fast, str) is (damage in ("repeated key", "bad type"))
     if not isinstance(fast, str):  # hashed from the same tree the whole read gives
         assert [s.fingerprint for s in fast.services] == [s.fingerprint for s in whole.services]
+
+
+@PROFILE
+@given(data=inventory_texts(), hashed=st.booleans())
+def test_a_large_text_is_parsed_as_the_strict_parser_parses_it(data: bytes, hashed: bool) -> None:
+    """parsers.loads_json reads a large text with orjson first: the same tree or message."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+
+    def outcome() -> Any:
+        try:
+            tree = parsers.loads_json(text, "x")
+        except InputError as exc:
+            return str(exc)
+        return json.dumps(tree)  # also tells 1 from 1.0 and True from 1
+
+    strict = outcome()
+    large = mock.patch.object(parsers, "LARGE", 0)
+    with large, mock.patch.object(parsers, "HASHED", 0 if hashed else 10**12):
+        assert outcome() == strict
+
+
+def test_a_large_valid_text_is_not_parsed_twice() -> None:
+    text = json.dumps({"events": [{"n": n, "tag": "v1"} for n in range(20_000)]}, indent=1)
+    assert len(text) >= parsers.LARGE
+    expected = json.loads(text)
+    with mock.patch("json.loads", side_effect=AssertionError("strict parse")):
+        assert parsers.loads_json(text, "x") == expected
+    repeated = text.replace('"tag"', '"n": 1, "tag"', 1)
+    with pytest.raises(InputError, match=r"\$\.events\[0\]: duplicate key 'n'"):
+        parsers.loads_json(repeated, "x")

@@ -11,7 +11,6 @@ from cdhelper.cli.base import CdhelperCommand, echo, fail, stdin_once
 from cdhelper.cli.options import source_options
 from cdhelper.errors import CdhelperError
 from cdhelper.events import PushEvent
-from cdhelper.values import format_time
 
 
 @click.command(cls=CdhelperCommand)
@@ -39,17 +38,7 @@ def validate(
     if fmt == "json":
         echo(documents.dump_json([report.event_fields(e) for e in found]), nl=False)
     else:
-        for event in found:
-            echo(
-                "\t".join(
-                    [
-                        event.source,
-                        event.image.tagged,
-                        event.digest or "-",
-                        format_time(event.timestamp) or "-",
-                    ]
-                )
-            )
+        echo(report.events_text(found), nl=False)
         echo(
             f"{len(event_files) - len(failures)} valid file(s), {len(found)} push event(s)",
             err=True,
