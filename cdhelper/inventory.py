@@ -161,8 +161,21 @@ class Inventory:
 
 
 def fingerprint(data: Any) -> str:
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """The sha256 of ``data`` as canonical JSON: keys sorted, no whitespace, UTF-8.
+
+    orjson writes it (five times faster than ``json``: a large plan hashes thousands of
+    specs); what orjson cannot write (an integer past 64 bits) ``json`` writes. The two
+    write the same text but for floats past 1e16 or under 1e-4, which orjson always
+    writes its way: one spec, one fingerprint.
+    """
+    import orjson  # noqa: PLC0415 (only when a spec is hashed)
+
+    try:
+        canonical = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        canonical = text.encode("utf-8")
+    return "sha256:" + hashlib.sha256(canonical).hexdigest()
 
 
 def split_image(spec_image: str) -> tuple[str, str | None]:

@@ -142,3 +142,20 @@ def test_unparsable_image_names_the_path(load_data: Callable[[str], Any]) -> Non
     raw[1]["repository"]["image"] = "Bad Image"
     with pytest.raises(InputError, match=r"x: \$\[1\].repository.image: invalid"):
         parse_inventory(raw, "x")
+
+
+def test_a_fingerprint_is_the_sha256_of_canonical_json() -> None:
+    """Keys sorted, no whitespace, UTF-8; orjson writes it, json what orjson cannot."""
+    import hashlib
+    import json
+
+    from cdhelper.inventory import fingerprint
+
+    def by_json(data: object) -> str:
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+    spec = {"b": [1, 0.0, 2.5, None, True], "a": {"é": "x\n\u2028\x7f", "cpu": 0.25}}
+    assert fingerprint(spec) == by_json(spec)
+    huge = {"replicas": 10**25, "z": "y"}  # past 64 bits: json writes it
+    assert fingerprint(huge) == by_json(huge)
