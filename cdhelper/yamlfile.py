@@ -172,6 +172,15 @@ def _position(exc: yaml.MarkedYAMLError) -> str:
     return f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
 
 
+# How plans are written: keys in the caller's order, block style, text as it is, 100 wide.
+STYLE: dict[str, Any] = {
+    "sort_keys": False,
+    "default_flow_style": False,
+    "allow_unicode": True,
+    "width": yamlemit.WIDTH,
+}
+
+
 def dump(data: Any) -> str:
     """Deterministic YAML: keys in the order the caller built them, block style.
 
@@ -183,11 +192,4 @@ def dump(data: Any) -> str:
     written = yamlemit.dump(data)
     if written is not None:
         return written
-    return yaml.dump(
-        data,
-        Dumper=yaml.SafeDumper,
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=100,
-    )
+    return str(yaml.dump(data, Dumper=yaml.SafeDumper, **STYLE))

@@ -107,3 +107,15 @@ def swarmpit_inventory(directory: Path, services: list[dict[str, Any]]) -> str:
     path = directory / "swarmpit-inventory.json"
     path.write_text(json.dumps(raw))
     return str(path)
+
+
+def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path into a JSON tree (keys and indexes), its root left out."""
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += paths(item, (*prefix, index))
+    return found

@@ -24,7 +24,7 @@ from cdhelper import bulk, documents, parsers
 from cdhelper.backends import load_inventory, parse_inventory
 from cdhelper.errors import InputError
 
-from helpers import DATA
+from helpers import DATA, paths
 
 PROFILE = settings(
     max_examples=10_000 if os.environ.get("CDHELPER_FUZZ") else 200,
@@ -81,17 +81,6 @@ def both(tmp_path: Path, data: bytes) -> tuple[Any, Any]:
         return parse_inventory(documents.parse_json(documents.decode(data, where), where), where)
 
     return outcome(lambda: load_inventory(where)), outcome(whole)
-
-
-def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += paths(item, (*prefix, index))
-    return found
 
 
 @st.composite

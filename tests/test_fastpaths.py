@@ -31,7 +31,7 @@ from cdhelper.backends import load_inventory
 from cdhelper.errors import InputError
 from cdhelper.sources.base import Context
 
-from helpers import DATA
+from helpers import DATA, paths
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = sorted(p.name.removesuffix(".schema.json") for p in (ROOT / "schemas").glob("*.json"))
@@ -93,17 +93,6 @@ def full_path_only() -> Iterator[None]:
 def full_errors(instance: Any, schema: str) -> list[str]:
     with full_path_only():
         return documents.schema_errors(instance, schema)
-
-
-def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += paths(item, (*prefix, index))
-    return found
 
 
 @st.composite
@@ -244,12 +233,7 @@ KEYS = st.from_regex(r"\A[a-z_]{1,20}\Z") | ASCII.filter(bool)
 NESTED = SCALARS | st.lists(SCALARS, max_size=4) | st.dictionaries(KEYS, SCALARS, max_size=4)
 VALUES = SCALARS | st.lists(NESTED, max_size=4) | st.dictionaries(KEYS, NESTED, max_size=4)
 TREES = st.dictionaries(KEYS, VALUES, max_size=6)
-PY_DUMP: dict[str, Any] = {
-    "sort_keys": False,
-    "default_flow_style": False,
-    "allow_unicode": True,
-    "width": 100,
-}
+PY_DUMP = yamlfile.STYLE
 
 
 @PROFILE

@@ -28,7 +28,7 @@ from cdhelper.cli import cli
 from cdhelper.errors import InputError
 from cdhelper.sources.base import Context
 
-from helpers import DATA
+from helpers import DATA, paths
 
 settings.register_profile(
     "quick",
@@ -58,17 +58,6 @@ FIXTURES = {
 REPLACEMENTS: st.SearchStrategy[Any] = st.sampled_from(
     [None, 0, -1, 1.5, "", "x", "Bad Value!", [], {}, True]
 )
-
-
-def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += paths(item, (*prefix, index))
-    return found
 
 
 def mutate(draw: st.DrawFn, document: Any, times: int) -> Any:

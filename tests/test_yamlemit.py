@@ -46,14 +46,7 @@ DOCUMENTS = st.recursive(
 
 
 def pyyaml(data: Any) -> str:
-    return yaml.dump(
-        data,
-        Dumper=yaml.SafeDumper,
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=100,
-    )
+    return str(yaml.dump(data, Dumper=yaml.SafeDumper, **yamlfile.STYLE))
 
 
 @PROFILE
