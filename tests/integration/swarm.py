@@ -10,6 +10,9 @@ import docker
 
 from servers import NotificationReceiver, wait_until
 
+# apply --wait, healthy after 2 s of running (the tests add --timeout)
+WAIT = ("--wait", "--monitor", "2")
+
 
 def spec_image(api: docker.APIClient, name: str) -> str:
     return str(api.inspect_service(name)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"])

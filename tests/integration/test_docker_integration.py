@@ -9,7 +9,7 @@ from typing import Any
 
 import docker
 import yaml
-from swarm import notification_file, running_digests, spec_image
+from swarm import WAIT, notification_file, running_digests, spec_image
 
 from images import image
 from servers import Dockerd, NotificationReceiver, Registry, wait_until
@@ -57,17 +57,7 @@ def test_webhook_plan_apply_wait(
     assert [s["service"]["name"] for s in plan["skipped"]] == ["e2e-optout"]
 
     report = tmp_path / "report.json"
-    result = cli_run(
-        "apply",
-        str(plan_path),
-        "--wait",
-        "--monitor",
-        "2",
-        "--timeout",
-        "120",
-        "--report",
-        str(report),
-    )
+    result = cli_run("apply", str(plan_path), *WAIT, "--timeout", "120", "--report", str(report))
     assert result.exit_code == 0, result.output
     assert "healthy for 2 s: completed, 1/1 task(s) running" in result.stdout
     assert spec_image(api, "e2e-web") == f"{repo}:v1@{new}"
@@ -111,7 +101,7 @@ def test_smart_plan_apply_mixed(
     plan = yaml.safe_load(plan_path.read_text())
     assert [a["service"]["name"] for a in plan["actions"]] == ["smart-behind"]
     assert [s["service"]["name"] for s in plan["skipped"]] == ["smart-current"]
-    result = cli_run("apply", str(plan_path), "--wait", "--monitor", "2")
+    result = cli_run("apply", str(plan_path), *WAIT)
     assert result.exit_code == 0, result.output
     assert running_digests(api, "smart-behind") == {new}
     assert spec_image(api, "smart-current") == f"{repo}:v2@{current}"
@@ -170,7 +160,7 @@ def test_plan_during_a_rolling_update_applies_after_it(
         "the unrelated update to finish",
     )
     assert api.inspect_service("rolling")["Version"]["Index"] != planned_version
-    result = cli_run("apply", str(plan_path), "--wait", "--monitor", "2", "--timeout", "120")
+    result = cli_run("apply", str(plan_path), *WAIT, "--timeout", "120")
     assert result.exit_code == 0, result.output
     assert running_digests(api, "rolling") == {new}
 
@@ -190,7 +180,7 @@ def test_apply_deploys_the_planned_digest_not_a_newer_one(
     plan_path = smart_plan(cli_run, dockerd, "moved", tmp_path)
     newer = registry.push("e2e/moved", "v1", image("e2e-moved-newer"))
     assert newer != planned
-    result = cli_run("apply", str(plan_path), "--wait", "--monitor", "2")
+    result = cli_run("apply", str(plan_path), *WAIT)
     assert result.exit_code == 0, result.output
     assert spec_image(api, "moved") == f"{repo}:v1@{planned}"
     assert running_digests(api, "moved") == {planned}
@@ -210,17 +200,7 @@ def test_failing_update_is_reported(
     registry.push("e2e/crash", "v1", image("e2e-crash-broken", cmd=("/bin/false",)))
     plan_path = smart_plan(cli_run, dockerd, "crash", tmp_path)
     report = tmp_path / "report.json"
-    result = cli_run(
-        "apply",
-        str(plan_path),
-        "--wait",
-        "--monitor",
-        "2",
-        "--timeout",
-        "90",
-        "--report",
-        str(report),
-    )
+    result = cli_run("apply", str(plan_path), *WAIT, "--timeout", "90", "--report", str(report))
     assert result.exit_code == 1, result.output
     assert "rolled-back     crash (" in result.stdout
     assert "task: non-zero exit (1)" in result.stdout
@@ -361,7 +341,7 @@ def test_private_registry_credentials_reach_the_swarm(
             env=env,
         )
         assert result.exit_code == 0, result.output
-        result = cli_run("apply", str(path), "--wait", "--monitor", "2", "--timeout", "90", env=env)
+        result = cli_run("apply", str(path), *WAIT, "--timeout", "90", env=env)
         assert result.exit_code == 0, result.output
         assert running_digests(api, "private-svc") == {new}
         assert "pa55word" not in result.output

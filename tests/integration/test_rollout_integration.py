@@ -15,14 +15,14 @@ from typing import Any
 
 import docker
 import yaml
-from swarm import running_digests, spec_image
+from swarm import WAIT, running_digests, spec_image
 
 from images import Image, exits_at_once, image, unhealthy
 from servers import Dockerd, Registry, wait_until
 
 Run = Callable[..., Any]
 FAST_STOP = ("--stop-grace-period", "1s")
-ROLLOUT = ("--wait", "--monitor", "2", "--timeout", "150")
+ROLLOUT = (*WAIT, "--timeout", "150")
 
 
 def services(
