@@ -3,8 +3,10 @@
 Schema validation: the compiled validator (``jsonschema-rs``) passes a document exactly
 when ``jsonschema`` finds no problem, on every schema it stands in for, on the real
 payloads of every source, inventories and plans, valid and mutated; and
-:func:`documents.schema_errors` answers the same with and without it. YAML: libyaml writes
-the bytes PyYAML writes where :mod:`cdhelper.yamlfile` lets it, and reads what PyYAML reads.
+:func:`documents.schema_errors` answers the same with and without it. YAML:
+:func:`cdhelper.yamlfile.dump` writes the bytes PyYAML writes (:mod:`cdhelper.yamlemit`
+or PyYAML itself), and libyaml reads what PyYAML reads where :mod:`cdhelper.yamlfile`
+lets it. Large inventories and documents: ``tests/test_bulk.py``.
 """
 
 from __future__ import annotations
