@@ -109,26 +109,19 @@ class _DoubtError(Exception):
 
 def _checked(items: list[Any], validator: fastschema.Compiled) -> Iterator[tuple[Any, ...]]:
     """(index, raw, tree, again) for each element vouched for; _DoubtError at the first not."""
-    import msgspec  # noqa: PLC0415
-    import orjson  # noqa: PLC0415
-
-    loads, dumps, compact = orjson.loads, orjson.dumps, msgspec.json.format
     shallow = parsers.MAX_DEPTH - 1  # the array is one level; its elements start below
     for index, raw in enumerate(items):
         text = bytes(raw)  # a copy of 1 KB: bytes compare at C speed, a memoryview does not
-        try:
-            tree = loads(text)
-            again = dumps(tree)
-        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
-            raise _DoubtError from None
-        if again == text or again == compact(raw, indent=-1):
-            deep = again.count(b"[") + again.count(b"{") > shallow
+        read = _as_json(raw, text)
+        if read is not None:
+            tree, written = read
+            deep = written.count(b"[") + written.count(b"{") > shallow
         else:
             tree = _strict(text)
             if tree is None:
                 raise _DoubtError
             deep = True
-        if deep and _depth(tree) > shallow:
+        if deep and not parsers.shallow(tree, shallow):
             raise _DoubtError
         if not fastschema.passes(validator, tree):
             raise _DoubtError
@@ -245,18 +238,29 @@ class _Again:
         self.raw = raw
 
     def __call__(self) -> Any:
-        import msgspec  # noqa: PLC0415
-        import orjson  # noqa: PLC0415
-
         text = bytes(self.raw)
-        try:
-            tree = orjson.loads(text)
-            again = orjson.dumps(tree)
-        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
-            again = b""
-        if again and (again == text or again == msgspec.json.format(self.raw, indent=-1)):
-            return tree
-        return parsers.loads_json(text.decode("utf-8"), "")
+        read = _as_json(self.raw, text)
+        return read[0] if read is not None else parsers.loads_json(text.decode("utf-8"), "")
+
+
+def _as_json(raw: Any, text: bytes) -> tuple[Any, bytes] | None:
+    """(tree, its compact text) as orjson reads ``text``, if that is what ``json`` reads.
+
+    orjson refuses what is not JSON but keeps the last of repeated keys and reads an
+    integer past 64 bits as a float; written back, such a tree is not ``text`` made
+    compact (msgspec changes only whitespace). None then, or when orjson refuses it.
+    """
+    import msgspec  # noqa: PLC0415 (large inputs only)
+    import orjson  # noqa: PLC0415
+
+    try:
+        tree = orjson.loads(text)
+        written = orjson.dumps(tree)
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+        return None
+    if written == text or written == msgspec.json.format(raw, indent=-1):
+        return tree, written
+    return None
 
 
 def _strict(text: bytes) -> Any:
@@ -265,20 +269,6 @@ def _strict(text: bytes) -> Any:
         return parsers.loads_json(text.decode("utf-8"), "")
     except (InputError, UnicodeDecodeError):
         return None
-
-
-def _depth(tree: Any) -> int:
-    """How many levels of containers ``tree`` has (a scalar: 0), level by level."""
-    level = [tree] if type(tree) is dict or type(tree) is list else []
-    depth = 0
-    while level and depth <= parsers.MAX_DEPTH:
-        depth += 1
-        inner = []
-        for container in level:
-            values = container.values() if type(container) is dict else container
-            inner += [v for v in values if type(v) is dict or type(v) is list]
-        level = inner
-    return depth
 
 
 @cache

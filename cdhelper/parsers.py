@@ -114,7 +114,7 @@ def loads_json(text: str, where: str) -> Any:
         raise InputError(
             f"{where}: not valid JSON: nested deeper than {MAX_DEPTH} levels"
         ) from None
-    if next(_MARKS) == start + 1 and not _may_hold_surrogate(text) and _shallow(data):
+    if next(_MARKS) == start + 1 and not _may_hold_surrogate(text) and shallow(data):
         if isinstance(data, (dict, list)):
             _last_plain[0] = data
         return data
@@ -156,7 +156,7 @@ def _loads_large(text: str) -> Any:
             same = hashlib.blake2b(orjson.dumps(data)).digest() == expected
     except (orjson.JSONDecodeError, orjson.JSONEncodeError, msgspec.DecodeError, RecursionError):
         return _NOT_VOUCHED
-    if not same or not _shallow(data):
+    if not same or not shallow(data):
         return _NOT_VOUCHED
     if isinstance(data, (dict, list)):
         _last_plain[0] = data
@@ -197,10 +197,14 @@ def _may_hold_surrogate(text: str) -> bool:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def _shallow(data: Any) -> bool:
-    """No container nested :data:`MAX_DEPTH` deep (as :func:`_plain` counts), level by level."""
+def shallow(data: Any, levels: int = MAX_DEPTH) -> bool:
+    """At most ``levels`` levels of containers (a scalar has none), counted level by level.
+
+    With the default, no container nested :data:`MAX_DEPTH` deep (as :func:`_plain`
+    counts); a part of a document ``k`` levels down may have ``MAX_DEPTH - k``.
+    """
     level = [data] if type(data) is dict or type(data) is list else []
-    for _ in range(MAX_DEPTH):
+    for _ in range(levels):
         if not level:
             return True
         inner = []
