@@ -142,14 +142,20 @@ class DockerEngine:
 
     def service(self, service_id: str) -> Service | None:
         """One service as it is now (None: gone): re-read just before it is redeployed."""
+        raw = self._inspect(service_id)
+        if raw is None:
+            return None
+        found = parse_services([raw], f"{self._what}: GET /services/{service_id}", self.target)
+        return found.services[0] if found.services else None
+
+    def _inspect(self, service_id: str) -> Any:
+        """``GET /services/{id}``; None when the service is gone (404)."""
         try:
-            raw = self._call(self._client.inspect_service, service_id)
+            return self._call(self._client.inspect_service, service_id)
         except ApiError as exc:
             if exc.status == 404:
                 return None
             raise
-        found = parse_services([raw], f"{self._what}: GET /services/{service_id}", self.target)
-        return found.services[0] if found.services else None
 
     def check_target(self, planned: Target) -> None:
         """Another address of the same cluster is fine; another cluster is refused."""
@@ -203,12 +209,9 @@ class DockerEngine:
 
     def observe(self, service_id: str) -> Observation | None:
         """The update status and the tasks of one service (None: gone)."""
-        try:
-            raw = self._call(self._client.inspect_service, service_id)
-        except ApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        raw = self._inspect(service_id)
+        if raw is None:
+            return None
         tasks = self._call(self._client.tasks, filters={"service": service_id})
         status = raw.get("UpdateStatus") or {}
         image = raw["Spec"]["TaskTemplate"].get("ContainerSpec", {}).get("Image", "")
