@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +45,19 @@ def notification_file(
     )
     path.write_text(json.dumps(envelope))
     return str(path)
+
+
+def smart_plan(
+    cli_run: Callable[..., Any],
+    target: Sequence[str],
+    names: str,
+    path: Path,
+    env: dict[str, str] | None = None,
+) -> Path:
+    """``plan --smart`` for the services named ``names`` (a glob) on ``target`` (its option
+    and address), written to ``path``, as a user would run it."""
+    result = cli_run(
+        "plan", "--smart", *target, "--filter", f"name={names}", "-o", str(path), env=env
+    )
+    assert result.exit_code == 0, result.output
+    return path

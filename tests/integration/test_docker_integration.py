@@ -9,21 +9,12 @@ from typing import Any
 
 import docker
 import yaml
-from swarm import WAIT, notification_file, running_digests, spec_image
+from swarm import WAIT, notification_file, running_digests, smart_plan, spec_image
 
 from images import image
 from servers import Dockerd, NotificationReceiver, Registry, wait_until
 
 Run = Callable[..., Any]
-
-
-def smart_plan(cli_run: Run, dockerd: Dockerd, name: str, directory: Path) -> Path:
-    """``plan --smart`` for the one service ``name``, as a file, as a user would run it."""
-    path = directory / "plan.yaml"
-    args = ["--docker-host", dockerd.host, "--filter", f"name={name}", "-o", str(path)]
-    result = cli_run("plan", "--smart", *args)
-    assert result.exit_code == 0, result.output
-    return path
 
 
 def test_webhook_plan_apply_wait(
@@ -119,7 +110,9 @@ def test_stale_plan_is_refused_and_nothing_changes(
     old = registry.push("e2e/stale", "v1", image("e2e-stale-v1"))
     make_service("stale", f"{repo}:v1")
     registry.push("e2e/stale", "v1", image("e2e-stale-v1-new"))
-    plan_path = smart_plan(cli_run, dockerd, "stale", tmp_path)
+    plan_path = smart_plan(
+        cli_run, ("--docker-host", dockerd.host), "stale", tmp_path / "plan.yaml"
+    )
     dockerd.docker("service", "update", "--detach", "--env-add", "CHANGED=1", "stale")
     result = cli_run("apply", str(plan_path))
     assert result.exit_code == 1
@@ -152,7 +145,9 @@ def test_plan_during_a_rolling_update_applies_after_it(
         30,
         "the update to start",
     )
-    plan_path = smart_plan(cli_run, dockerd, "rolling", tmp_path)
+    plan_path = smart_plan(
+        cli_run, ("--docker-host", dockerd.host), "rolling", tmp_path / "plan.yaml"
+    )
     planned_version = yaml.safe_load(plan_path.read_text())["actions"][0]["version"]
     wait_until(
         lambda: api.inspect_service("rolling")["UpdateStatus"]["State"] == "completed",
@@ -177,7 +172,9 @@ def test_apply_deploys_the_planned_digest_not_a_newer_one(
     registry.push("e2e/moved", "v1", image("e2e-moved-v1"))
     make_service("moved", f"{repo}:v1")
     planned = registry.push("e2e/moved", "v1", image("e2e-moved-planned"))
-    plan_path = smart_plan(cli_run, dockerd, "moved", tmp_path)
+    plan_path = smart_plan(
+        cli_run, ("--docker-host", dockerd.host), "moved", tmp_path / "plan.yaml"
+    )
     newer = registry.push("e2e/moved", "v1", image("e2e-moved-newer"))
     assert newer != planned
     result = cli_run("apply", str(plan_path), *WAIT)
@@ -198,7 +195,9 @@ def test_failing_update_is_reported(
     first = registry.push("e2e/crash", "v1", image("e2e-crash-v1"))
     make_service("crash", f"{repo}:v1", "--update-failure-action", "pause")
     registry.push("e2e/crash", "v1", image("e2e-crash-broken", cmd=("/bin/false",)))
-    plan_path = smart_plan(cli_run, dockerd, "crash", tmp_path)
+    plan_path = smart_plan(
+        cli_run, ("--docker-host", dockerd.host), "crash", tmp_path / "plan.yaml"
+    )
     report = tmp_path / "report.json"
     result = cli_run("apply", str(plan_path), *WAIT, "--timeout", "90", "--report", str(report))
     assert result.exit_code == 1, result.output
@@ -218,7 +217,9 @@ def test_plan_for_another_cluster_is_refused(
     registry.push("e2e/cluster", "v1", image("e2e-cluster-v1"))
     make_service("cluster", f"{registry.host}/e2e/cluster:v1")
     registry.push("e2e/cluster", "v1", image("e2e-cluster-v1-new"))
-    plan_path = smart_plan(cli_run, dockerd, "cluster", tmp_path)
+    plan_path = smart_plan(
+        cli_run, ("--docker-host", dockerd.host), "cluster", tmp_path / "plan.yaml"
+    )
     data = yaml.safe_load(plan_path.read_text())
     data["target"]["cluster"] = "another-cluster-id"
     plan_path.write_text(yaml.safe_dump(data))
@@ -328,19 +329,8 @@ def test_private_registry_credentials_reach_the_swarm(
         wait_until(lambda: running_digests(api, "private-svc"), 60, "private-svc to run")
         new = auth_registry.push("private/svc", "v1", image("private-svc-v1-new"))
         env = {"DOCKER_CONFIG": str(config)}
-        path = tmp_path / "plan.yaml"
-        result = cli_run(
-            "plan",
-            "--smart",
-            "--docker-host",
-            dockerd.host,
-            "--filter",
-            "name=private-svc",
-            "-o",
-            str(path),
-            env=env,
-        )
-        assert result.exit_code == 0, result.output
+        target = ("--docker-host", dockerd.host)
+        path = smart_plan(cli_run, target, "private-svc", tmp_path / "plan.yaml", env)
         result = cli_run("apply", str(path), *WAIT, "--timeout", "90", env=env)
         assert result.exit_code == 0, result.output
         assert running_digests(api, "private-svc") == {new}

@@ -15,7 +15,7 @@ from typing import Any
 
 import docker
 import yaml
-from swarm import WAIT, running_digests, spec_image
+from swarm import WAIT, running_digests, smart_plan, spec_image
 
 from images import Image, exits_at_once, image, unhealthy
 from servers import Dockerd, Registry, wait_until
@@ -41,13 +41,6 @@ def services(
     return before, after
 
 
-def smart_plan(cli_run: Run, dockerd: Dockerd, prefix: str, path: Path) -> Path:
-    args = ["--docker-host", dockerd.host, "--filter", f"name={prefix}-*", "-o", str(path)]
-    result = cli_run("plan", "--smart", *args)
-    assert result.exit_code == 0, result.output
-    return path
-
-
 def outcomes(report: Path) -> dict[str, str]:
     return {r["service"]["name"]: r["outcome"] for r in json.loads(report.read_text())["results"]}
 
@@ -71,7 +64,9 @@ def test_a_broken_update_is_rolled_back_and_the_rest_not_applied(
 ) -> None:
     new = {"a": image("ro1-a-v2"), "b": exits_at_once("ro1-b-v2"), "c": image("ro1-c-v2")}
     before, after = services(registry, make_service, "ro1", new)
-    plan_path = smart_plan(cli_run, dockerd, "ro1", tmp_path / "plan.yaml")
+    plan_path = smart_plan(
+        cli_run, ("--docker-host", dockerd.host), "ro1-*", tmp_path / "plan.yaml"
+    )
     report, junit = tmp_path / "report.json", tmp_path / "junit.xml"
     result = cli_run(
         "apply", str(plan_path), *ROLLOUT, "--report", str(report), "--junit", str(junit)
@@ -111,7 +106,9 @@ def test_keep_going_and_an_unhealthy_image(
     task running, then kills it; the health gate catches it and it is rolled back."""
     new = {"a": image("ro2-a-v2"), "b": unhealthy("ro2-b-v2"), "c": image("ro2-c-v2")}
     before, after = services(registry, make_service, "ro2", new)
-    plan_path = smart_plan(cli_run, dockerd, "ro2", tmp_path / "plan.yaml")
+    plan_path = smart_plan(
+        cli_run, ("--docker-host", dockerd.host), "ro2-*", tmp_path / "plan.yaml"
+    )
     report = tmp_path / "report.json"
     result = cli_run(
         "apply",
@@ -144,7 +141,9 @@ def test_on_failure_pause_leaves_the_service_as_swarm_left_it(
 ) -> None:
     new = {"b": exits_at_once("ro3-b-v2"), "c": image("ro3-c-v2")}
     before, after = services(registry, make_service, "ro3", new)
-    plan_path = smart_plan(cli_run, dockerd, "ro3", tmp_path / "plan.yaml")
+    plan_path = smart_plan(
+        cli_run, ("--docker-host", dockerd.host), "ro3-*", tmp_path / "plan.yaml"
+    )
     report = tmp_path / "report.json"
     result = cli_run(
         "apply", str(plan_path), *ROLLOUT, "--on-failure", "pause", "--report", str(report)
@@ -168,7 +167,9 @@ def test_revert_plan_brings_every_service_back(
 ) -> None:
     new = {"a": image("ro4-a-v2"), "b": image("ro4-b-v2")}
     before, after = services(registry, make_service, "ro4", new)
-    plan_path = smart_plan(cli_run, dockerd, "ro4", tmp_path / "plan.yaml")
+    plan_path = smart_plan(
+        cli_run, ("--docker-host", dockerd.host), "ro4-*", tmp_path / "plan.yaml"
+    )
     report = tmp_path / "report.json"
     result = cli_run("apply", str(plan_path), *ROLLOUT, "--parallel", "2", "--report", str(report))
     assert result.exit_code == 0, result.output
@@ -201,7 +202,9 @@ def test_revert_plan_is_refused_once_a_service_changed(
 ) -> None:
     new = {"a": image("ro5-a-v2")}
     _, after = services(registry, make_service, "ro5", new)
-    plan_path = smart_plan(cli_run, dockerd, "ro5", tmp_path / "plan.yaml")
+    plan_path = smart_plan(
+        cli_run, ("--docker-host", dockerd.host), "ro5-*", tmp_path / "plan.yaml"
+    )
     report = tmp_path / "report.json"
     assert cli_run("apply", str(plan_path), "--report", str(report)).exit_code == 0
     revert_path = tmp_path / "revert.yaml"
@@ -230,19 +233,8 @@ def test_swarmpit_wait_rolls_back_through_its_api(
     server = SwarmpitServer(dockerd.host, token="jwt-for-tests")
     env = {"CDHELPER_SWARMPIT_TOKEN": "jwt-for-tests"}
     try:
-        plan_path = tmp_path / "plan.yaml"
-        made = cli_run(
-            "plan",
-            "--smart",
-            "--swarmpit-url",
-            server.url,
-            "--filter",
-            "name=ro6-*",
-            "-o",
-            str(plan_path),
-            env=env,
-        )
-        assert made.exit_code == 0, made.output
+        target = ("--swarmpit-url", server.url)
+        plan_path = smart_plan(cli_run, target, "ro6-*", tmp_path / "plan.yaml", env)
         report = tmp_path / "report.json"
         result = cli_run("apply", str(plan_path), *ROLLOUT, "--report", str(report), env=env)
         assert result.exit_code == 1, result.output
