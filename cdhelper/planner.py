@@ -84,7 +84,7 @@ def plan_webhook(
     actions: list[Action] = []
     skipped: list[Skip] = []
     warnings: list[str] = []
-    for service in sorted(services, key=_BY_NAME):
+    for service in sorted(_of_pushed_repositories(services, pushes, policy), key=_BY_NAME):
         follow = _webhook_follow(service, pushes, policy)
         if follow is None:
             continue
@@ -112,6 +112,22 @@ def plan_webhook(
         else:
             actions.append(_action(service, target, reason, tuple(hits), key[2]))
     return PlanBody(tuple(actions), tuple(skipped), tuple(_unique(warnings)))
+
+
+def _of_pushed_repositories(
+    services: Sequence[Service], pushes: Mapping[Key, list[int]], policy: Policy
+) -> list[Service]:
+    """The services of a repository a push moved a tag of: only these can follow a push.
+
+    A large Swarm runs many repositories; one push moves a few, so only their services are
+    sorted and asked which push they follow.
+    """
+    pushed = {key[:2] for key in pushes}
+    return [
+        service
+        for service in services
+        if (key := policy.key(service.ref)) is not None and key[:2] in pushed
+    ]
 
 
 def _webhook_follow(
