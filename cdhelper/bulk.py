@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -98,32 +99,38 @@ def load(items: list[Any], schema_name: str, build: Build[T], fields: Any = None
 
 # From this many elements on, checking them in a child pays for the fork (~2 ms).
 BESIDE = 2000
-# The share of the elements the child checks (measured: checking one costs ~9 µs,
-# building its record from its fields ~4 µs).
-CHILD_SHARE = 0.76
 
 
 class _DoubtError(Exception):
     """An element this path cannot vouch for: the whole-document path reads the document."""
 
 
+_DOUBT: Any = object()  # what _vouch answers for an element it cannot vouch for
+
+
+def _vouch(raw: Any, validator: fastschema.Compiled) -> Any:
+    """The element's tree, strict and valid; :data:`_DOUBT` when it cannot vouch for it."""
+    shallow = parsers.MAX_DEPTH - 1  # the array is one level; its elements start below
+    text = bytes(raw)  # a copy of 1 KB: bytes compare at C speed, a memoryview does not
+    read = _as_json(raw, text)
+    if read is not None:
+        tree, written = read
+        deep = written.count(b"[") + written.count(b"{") > shallow
+    else:
+        tree = _strict(text)
+        if tree is None:
+            return _DOUBT
+        deep = True
+    if deep and not parsers.shallow(tree, shallow):
+        return _DOUBT
+    return tree if fastschema.passes(validator, tree) else _DOUBT
+
+
 def _checked(items: list[Any], validator: fastschema.Compiled) -> Iterator[tuple[Any, ...]]:
     """(index, raw, tree, again) for each element vouched for; _DoubtError at the first not."""
-    shallow = parsers.MAX_DEPTH - 1  # the array is one level; its elements start below
     for index, raw in enumerate(items):
-        text = bytes(raw)  # a copy of 1 KB: bytes compare at C speed, a memoryview does not
-        read = _as_json(raw, text)
-        if read is not None:
-            tree, written = read
-            deep = written.count(b"[") + written.count(b"{") > shallow
-        else:
-            tree = _strict(text)
-            if tree is None:
-                raise _DoubtError
-            deep = True
-        if deep and not parsers.shallow(tree, shallow):
-            raise _DoubtError
-        if not fastschema.passes(validator, tree):
+        tree = _vouch(raw, validator)
+        if tree is _DOUBT:
             raise _DoubtError
         yield index, raw, tree, _Again(raw)
 
@@ -136,12 +143,12 @@ def _may_fork() -> bool:
 def _load_beside(
     items: list[Any], validator: fastschema.Compiled, build: Build[T], fields: Any
 ) -> list[T] | None:
-    """The child checks most elements (its answer: one byte); this process builds the
-    records, then checks the rest: building costs about half of checking, so the child
-    takes :data:`CHILD_SHARE` of the elements and both finish together."""
+    """A child checks elements from the first on while this process builds the records,
+    then checks from the last one down until the two meet (:class:`_Meeting`): however
+    the costs of building and checking compare, both finish together."""
     import msgspec  # noqa: PLC0415
 
-    split = int(len(items) * CHILD_SHARE)
+    meeting = _Meeting(len(items))
     readable, writable = os.pipe()
     try:
         child = os.fork()
@@ -153,16 +160,16 @@ def _load_beside(
         answer = b"0"
         try:
             os.close(readable)
-            for _ in _checked(items[:split], validator):
-                pass
-            answer = b"1"
+            answer = b"1" if meeting.upward(items, validator) else b"0"
         finally:
             os.write(writable, answer)
             os._exit(0)
     os.close(writable)
     try:
         records = _built(items, build, msgspec.json.Decoder(fields).decode)
-        vouched = records is not None and _vouched(items[split:], validator)
+        if records is None:
+            meeting.stop_child()
+        vouched = records is not None and meeting.downward(items, validator)
         vouched = os.read(readable, 1) == b"1" and vouched
     finally:
         os.close(readable)
@@ -170,13 +177,89 @@ def _load_beside(
     return records if vouched else None
 
 
-def _vouched(items: list[Any], validator: fastschema.Compiled) -> bool:
+def beside(check: Callable[[], object], work: Callable[[], T]) -> T | None:
+    """``work()``, done here while a forked child runs ``check()``: its answer when both
+    succeed, else None (and None when no child can be forked): the caller then does the
+    work the careful way, which says what is wrong.
+
+    For a large document whose strict reading (``check``) and use (``work``, on a quicker
+    reading that gives the same tree when the strict one accepts it) cost about the same:
+    ``work`` must have no effect but its answer, as it may run on input ``check`` refuses.
+    """
+    if not _may_fork():
+        return None
+    readable, writable = os.pipe()
     try:
-        for _ in _checked(items, validator):
-            pass
-    except _DoubtError:
-        return False
-    return True
+        child = os.fork()
+    except OSError:
+        os.close(readable)
+        os.close(writable)
+        return None
+    if child == 0:  # pragma: no cover (the child ends in os._exit: coverage cannot see it)
+        answer = b"0"
+        try:
+            os.close(readable)
+            check()
+            answer = b"1"
+        finally:
+            os.write(writable, answer)
+            os._exit(0)
+    os.close(writable)
+    vouched = False
+    try:
+        result = work()
+        vouched = os.read(readable, 1) == b"1"
+    except Exception:  # no answer: the careful way says what is wrong
+        os.kill(child, signal.SIGKILL)  # its answer no longer matters
+    finally:
+        os.close(readable)
+        os.waitpid(child, 0)
+    return result if vouched else None
+
+
+class _Meeting:
+    """Two processes checking one array from both ends, through two shared counters.
+
+    The child claims elements upward from the first, the parent downward from the last;
+    each publishes its claim before checking the element, and stops where the other's
+    claims begin. Each stops only on seeing a claim the other made (and so checks), so no
+    element goes unchecked; at worst one is checked by both. A process that finds a doubt
+    tells the other to stop: the answer is no anyway.
+    """
+
+    def __init__(self, size: int) -> None:
+        import mmap  # noqa: PLC0415
+
+        self._size = size
+        # An anonymous mapping is shared with a forked child: [next up, lowest down].
+        self._counters = memoryview(mmap.mmap(-1, 16)).cast("q")
+        self._counters[0], self._counters[1] = 0, size
+
+    def upward(self, items: list[Any], validator: fastschema.Compiled) -> bool:
+        counters = self._counters
+        index = 0
+        while index < counters[1]:
+            counters[0] = index + 1
+            if _vouch(items[index], validator) is _DOUBT:
+                counters[0] = self._size + 1  # the parent need check nothing more
+                return False
+            index += 1
+        return True
+
+    def downward(self, items: list[Any], validator: fastschema.Compiled) -> bool:
+        counters = self._counters
+        index = self._size - 1
+        while index >= counters[0]:
+            counters[1] = index
+            if _vouch(items[index], validator) is _DOUBT:
+                self.stop_child()
+                return False
+            index -= 1
+        return True
+
+    def stop_child(self) -> None:
+        """The answer is no: the child need check nothing more."""
+        self._counters[1] = -1
 
 
 def _built(items: list[Any], build: Build[T], decode: Callable[[Any], Any]) -> list[T] | None:

@@ -13,16 +13,19 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cdhelper import bulk, documents, parsers
+from cdhelper import bulk, documents, parsers, sources
 from cdhelper.backends import load_inventory, parse_inventory
 from cdhelper.errors import InputError
 
@@ -41,6 +44,12 @@ INVENTORIES = [
     json.loads(path.read_text())
     for path in sorted([*DATA.glob("*services.json"), *(DATA / "sources").glob("*/inventories/*")])
 ]
+# Every source's payloads, one at a time and as the arrays of payloads files may hold.
+PAYLOADS = [
+    json.loads(path.read_text())
+    for path in sorted([*DATA.glob("*push*.json"), *(DATA / "sources").glob("*/*.json")])
+]
+EVENT_DOCUMENTS = [*PAYLOADS, PAYLOADS[:3], PAYLOADS[-2:]]
 STYLES: list[dict[str, Any]] = [
     {"separators": (",", ":")},  # what Swarmpit and the Engine answer
     {},
@@ -87,12 +96,15 @@ def both(tmp_path: Path, data: bytes) -> tuple[Any, Any]:
 
 
 @st.composite
-def inventory_texts(draw: st.DrawFn) -> bytes:
-    """A real inventory, a few values changed or replaced by raw text, in one of the styles."""
-    document = copy.deepcopy(draw(st.sampled_from(INVENTORIES)))
+def inventory_texts(draw: st.DrawFn, documents: list[Any] = INVENTORIES) -> bytes:
+    """A real inventory (or other document), a few values changed or replaced by raw text,
+    in one of the styles."""
+    document = copy.deepcopy(draw(st.sampled_from(documents)))
     raws: list[str] = []
     for _ in range(draw(st.integers(0, 3))):
         where = paths(document)
+        if not where:
+            break
         path = draw(st.sampled_from(where))
         parent = document
         for part in path[:-1]:
@@ -245,17 +257,23 @@ print(json.dumps({"forks": len(forks), "same": same, "refused": isinstance(fast,
 """
 
 
-@pytest.mark.parametrize("damage", ["", "repeated key", "bad type", "huge integer"])
+@pytest.mark.parametrize(
+    "damage", ["", "repeated key", "repeated key at the end", "bad type", "huge integer"]
+)
 def test_a_child_checks_beside_the_builder(tmp_path: Path, damage: str) -> None:
-    """Large files: a forked child checks while the command builds; both must agree."""
+    """Large files: a forked child checks from the first element while the command builds,
+    then checks from the last one; both must agree."""
     document = json.loads((DATA / "swarmpit-services.json").read_text()) * 50
     if damage == "bad type":  # the builder's decode refuses it (and so does the schema)
         document[-1] = {**document[-1], "version": {"x": 1}}
     elif damage == "huge integer":  # valid; orjson would read it as a float
         document[0] = {**document[0], "replicas": 10**25}
     text = json.dumps(document, separators=(",", ":"))
-    if damage == "repeated key":  # in the child's share: its "no" alone sends the whole path
+    if damage == "repeated key":  # the child's first: its "no" alone sends the whole path
         text = text.replace('"version":', '"version":1,"version":', 1)
+    elif damage == "repeated key at the end":  # whoever of the two checks it says no
+        at = text.rindex('"version":')
+        text = text[:at] + '"version":1,' + text[at:]
     path = tmp_path / "inventory.json"
     path.write_text(text)
     ran = subprocess.run(
@@ -267,8 +285,142 @@ def test_a_child_checks_beside_the_builder(tmp_path: Path, damage: str) -> None:
     assert json.loads(ran.stdout) == {
         "forks": 1,
         "same": True,
-        "refused": damage in ("repeated key", "bad type"),
+        "refused": damage not in {"", "huge integer"},
     }
+
+
+def meet(size: int, doubt: int | None) -> tuple[list[tuple[str, int]], dict[str, bool]]:
+    """Two threads checking from both ends, yielding to each other at every element:
+    (who checked which element, in order; each one's answer)."""
+    seen: list[tuple[str, int]] = []
+    answers: dict[str, bool] = {}
+    meeting = bulk._Meeting(size)
+
+    def vouch(index: int, validator: Any) -> Any:
+        seen.append((threading.current_thread().name, index))
+        time.sleep(0)  # the other thread's turn
+        return bulk._DOUBT if index == doubt else index
+
+    def check(way: str) -> None:
+        answers[way] = getattr(meeting, way)(list(range(size)), None)
+
+    runs = [threading.Thread(target=check, args=(way,), name=way) for way in ("upward", "downward")]
+    with mock.patch.object(bulk, "_vouch", vouch):
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join()
+    return seen, answers
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 500])
+def test_the_two_ends_meet_with_every_element_checked(size: int) -> None:
+    seen, answers = meet(size, None)
+    checked = [index for _, index in seen]
+    assert answers == {"upward": True, "downward": True}
+    assert set(checked) == set(range(size))
+    assert len(checked) - len(set(checked)) <= 1  # at most one checked by both
+    if size > 2:
+        assert {way for way, _ in seen} == {"upward", "downward"}
+
+
+@pytest.mark.parametrize("doubt", [0, 100, 499])
+def test_a_doubt_at_either_end_stops_both(doubt: int) -> None:
+    seen, answers = meet(500, doubt)
+    assert False in answers.values()
+    assert len({index for _, index in seen}) < 500
+
+
+# A fresh interpreter again: the events of a large document are parsed from msgspec's
+# reading while a forked child reads it strictly and validates it.
+EVENTS_BESIDE = """
+import json, os, sys
+from unittest import mock
+from cdhelper import bulk, sources
+from cdhelper.errors import InputError
+
+path, forks, fork = sys.argv[1], [], os.fork
+def counted():
+    forks.append(1)
+    return fork()
+bulk.WORTH_IT, os.fork = 0, counted
+def outcome():
+    try:
+        loaded = sources.load_events([path])
+    except InputError as exc:
+        return str(exc)
+    return [repr(e) for e in loaded.events], list(loaded.ignored)
+fast = outcome()
+with mock.patch.object(bulk, "_may_fork", return_value=False):
+    careful = outcome()
+print(json.dumps({"forks": len(forks), "same": fast == careful, "refused": isinstance(fast, str)}))
+"""
+
+
+@pytest.mark.parametrize("damage", ["", "repeated key", "bad digest", "huge integer", "deep"])
+def test_a_large_event_document_is_parsed_beside_its_strict_reading(
+    tmp_path: Path, damage: str
+) -> None:
+    envelopes = json.loads((DATA / "registry-notifications-push-app-v1.json").read_text())
+    events = [event for envelope in envelopes for event in envelope["events"]]
+    envelope: dict[str, Any] = {"events": events * 200}
+    if damage == "bad digest":  # msgspec reads it; the schema and the parser refuse it
+        manifest = next(e for e in events if "manifest" in e["target"].get("mediaType", ""))
+        envelope["events"][-1] = copy.deepcopy(manifest)
+        envelope["events"][-1]["target"]["digest"] = "sha256:nothex"
+    elif damage == "huge integer":  # valid; json and msgspec read it alike
+        envelope["events"][0] = {**events[0], "length": 10**25}
+    elif damage == "deep":
+        envelope["events"][0] = {**events[0], "x": json.loads("[" * 70 + "]" * 70)}
+    text = json.dumps(envelope)
+    if damage == "repeated key":  # msgspec keeps the last; the strict reading refuses it
+        text = text.replace('"action": ', '"action": "pull", "action": ', 1)
+    path = tmp_path / "events.json"
+    path.write_text(text)
+    ran = subprocess.run(
+        [sys.executable, "-c", EVENTS_BESIDE, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(ran.stdout) == {
+        "forks": 1,
+        "same": True,
+        "refused": damage not in ("", "huge integer"),
+    }
+
+
+@PROFILE
+@given(data=inventory_texts(EVENT_DOCUMENTS))
+def test_events_read_beside_are_the_events_read_carefully(tmp_path: Path, data: bytes) -> None:
+    """Every source's payloads, mutated: the same events (or the same message) either way
+    (forked when no other thread runs here; EVENTS_BESIDE above always forks)."""
+    path = tmp_path / "events.json"
+    path.write_bytes(data)
+
+    def outcome() -> Any:
+        try:
+            loaded = sources.load_events([str(path)])
+        except InputError as exc:
+            return str(exc)
+        return loaded
+
+    with mock.patch.object(bulk, "WORTH_IT", 0):
+        fast = outcome()
+    with mock.patch.object(bulk, "_may_fork", return_value=False):
+        careful = outcome()
+    assert fast == careful
+
+
+@PROFILE
+@given(data=inventory_texts(INVENTORIES + EVENT_DOCUMENTS))
+def test_msgspec_reads_what_the_strict_parser_accepts_as_it_does(data: bytes) -> None:
+    """What bulk.beside's callers rely on: the quick reading is the strict one's tree."""
+    try:
+        strict = parsers.loads_json(data.decode("utf-8"), "x")
+    except (InputError, UnicodeDecodeError):
+        return
+    assert json.dumps(msgspec.json.decode(data)) == json.dumps(strict)  # 1 is not 1.0
 
 
 @PROFILE

@@ -9,11 +9,11 @@ yields no event and says why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cdhelper import documents
+from cdhelper import bulk, documents
 from cdhelper.errors import InputError, UsageError
 from cdhelper.events import PushEvent
 from cdhelper.sources import acr, artifactory, dockerhub, ecr, gar, ghcr, harbor, quay, registry
@@ -60,32 +60,74 @@ def load_events(
     ignored: list[str] = []
     for path in paths:
         where = documents.display_name(path)
-        data = documents.parse_json(documents.read_text(path), where)
-        parsed = parse_document(data, Context(where, registry_host=registry_host), chosen)
+        ctx = Context(where, registry_host=registry_host)
+        data = documents.read_bytes(path)
+        parsed = _parsed_beside(data, ctx, chosen) if len(data) >= bulk.WORTH_IT else None
+        if parsed is None:
+            tree = documents.parse_json(documents.decode(data, where), where)
+            parsed = parse_document(tree, ctx, chosen)
         events.extend(parsed.events)
         ignored.extend(f"{where}: {reason}" for reason in parsed.ignored)
     return Loaded(tuple(collapse(events)), tuple(ignored))
 
 
+def _parsed_beside(data: bytes | str, ctx: Context, chosen: Source | None) -> Parsed | None:
+    """A large document (a storm of events): a forked child reads it strictly and validates
+    it while this process parses the events from msgspec's reading of it, which is the same
+    tree whenever the strict reading accepts the text (see :func:`cdhelper.bulk.beside`).
+    None: read it the careful way."""
+    try:
+        import msgspec  # noqa: PLC0415 (large inputs only)
+    except ImportError:
+        return None
+
+    def check() -> None:
+        tree = documents.parse_json(documents.decode(data, ctx.where), ctx.where)
+        for _ in _payloads(tree, ctx, chosen, validate=True):
+            pass
+
+    return bulk.beside(
+        check, lambda: _parsed(_payloads(msgspec.json.decode(data), ctx, chosen, validate=False))
+    )
+
+
 def parse_document(data: Any, ctx: Context, chosen: Source | None = None) -> Parsed:
     """A payload, or a JSON array of payloads (of any sources)."""
-    if isinstance(data, list) and not looks_like_inventory(data):
-        events: list[PushEvent] = []
-        ignored: list[str] = []
-        for index, payload in enumerate(data):
-            part = parse_payload(
-                payload, Context(ctx.where, f"$[{index}]", ctx.registry_host), chosen
-            )
-            events.extend(part.events)
-            ignored.extend(part.ignored)
-        return Parsed(tuple(events), tuple(ignored))
-    return parse_payload(data, ctx, chosen)
+    return _parsed(_payloads(data, ctx, chosen, validate=True))
 
 
 def parse_payload(payload: Any, ctx: Context, chosen: Source | None = None) -> Parsed:
+    return _source(payload, ctx, chosen, validate=True).parse(payload, ctx)
+
+
+def _payloads(
+    data: Any, ctx: Context, chosen: Source | None, *, validate: bool
+) -> Iterator[tuple[Any, Context, Source]]:
+    """Each payload of a document (one, or a JSON array of them), where it is, its source."""
+    if isinstance(data, list) and not looks_like_inventory(data):
+        for index, payload in enumerate(data):
+            part = Context(ctx.where, f"$[{index}]", ctx.registry_host)
+            yield payload, part, _source(payload, part, chosen, validate=validate)
+    else:
+        yield data, ctx, _source(data, ctx, chosen, validate=validate)
+
+
+def _source(payload: Any, ctx: Context, chosen: Source | None, *, validate: bool) -> Source:
+    """The payload's source (chosen, or detected); the payload validated against its schema."""
     source = chosen or detect(payload, ctx)
-    documents.validate(payload, source.schema, ctx.where, source.title, ctx.base)
-    return source.parse(payload, ctx)
+    if validate:
+        documents.validate(payload, source.schema, ctx.where, source.title, ctx.base)
+    return source
+
+
+def _parsed(payloads: Iterable[tuple[Any, Context, Source]]) -> Parsed:
+    events: list[PushEvent] = []
+    ignored: list[str] = []
+    for payload, ctx, source in payloads:
+        part = source.parse(payload, ctx)
+        events.extend(part.events)
+        ignored.extend(part.ignored)
+    return Parsed(tuple(events), tuple(ignored))
 
 
 def detect(payload: Any, ctx: Context) -> Source:
