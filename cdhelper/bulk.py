@@ -32,6 +32,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
@@ -76,25 +77,41 @@ def first(items: list[Any]) -> Any:
         return None
 
 
-def load(items: list[Any], schema_name: str, build: Build[T], fields: Any = None) -> list[T] | None:
+def load(
+    items: list[Any],
+    schema_name: str,
+    build: Build[T],
+    fields: Any = None,
+    keep: Keep | None = None,
+) -> list[T] | None:
     """Each element checked and built, in order; None if any could not be vouched for.
 
     ``schema_name`` is the whole array's schema; its ``items`` validates each element.
-    ``build`` raising :class:`~cdhelper.errors.InputError` also answers None: the
-    whole-document path then says what is wrong, as it always has.
+    ``build`` (or ``keep``) raising :class:`~cdhelper.errors.InputError` also answers
+    None: the whole-document path then says what is wrong, as it always has.
 
     ``fields``: a msgspec type (a ``TypedDict``) of what ``build`` reads. With it, a large
     array is checked by a forked child while this process builds the records from those
     fields alone (msgspec decodes them, skipping the rest): the two halves of the work
     run on two cores. The records are used only if the child vouched for every element.
+    ``keep``: only the elements it admits are built (every one is checked all the same).
     """
     validator = _item_validator(schema_name)
     if validator is None:
         return None
     with _collector_paused():
         if fields is not None and len(items) >= BESIDE and _may_fork():
-            return _load_beside(items, validator, build, fields)
-        return _load_here(items, validator, build)
+            return _load_beside(items, validator, build, fields, keep)
+        return _load_here(items, validator, build, keep)
+
+
+@dataclass(frozen=True)
+class Keep:
+    """Which elements are built at all: those ``admits`` (of what the msgspec type
+    ``fields`` reads of one; a part of what ``build`` reads: a few fields decode quicker)."""
+
+    admits: Callable[[Any], bool]
+    fields: Any
 
 
 # From this many elements on, checking them in a child pays for the fork (~2 ms).
@@ -141,7 +158,11 @@ def _may_fork() -> bool:
 
 
 def _load_beside(
-    items: list[Any], validator: fastschema.Compiled, build: Build[T], fields: Any
+    items: list[Any],
+    validator: fastschema.Compiled,
+    build: Build[T],
+    fields: Any,
+    keep: Keep | None,
 ) -> list[T] | None:
     """A child checks elements from the first on while this process builds the records,
     then checks from the last one down until the two meet (:class:`_Meeting`): however
@@ -155,7 +176,7 @@ def _load_beside(
     except OSError:
         os.close(readable)
         os.close(writable)
-        return _load_here(items, validator, build)
+        return _load_here(items, validator, build, keep)
     if child == 0:  # pragma: no cover (the child ends in os._exit: coverage cannot see it)
         answer = b"0"
         try:
@@ -166,7 +187,8 @@ def _load_beside(
             os._exit(0)
     os.close(writable)
     try:
-        records = _built(items, build, msgspec.json.Decoder(fields).decode)
+        kept = None if keep is None else (keep.admits, msgspec.json.Decoder(keep.fields).decode)
+        records = _built(items, build, msgspec.json.Decoder(fields).decode, kept)
         if records is None:
             meeting.stop_child()
         vouched = records is not None and meeting.downward(items, validator)
@@ -262,8 +284,14 @@ class _Meeting:
         self._counters[1] = -1
 
 
-def _built(items: list[Any], build: Build[T], decode: Callable[[Any], Any]) -> list[T] | None:
-    """The records, built from what ``decode`` reads of each element; None if one failed.
+def _built(
+    items: list[Any],
+    build: Build[T],
+    decode: Callable[[Any], Any],
+    keep: tuple[Callable[[Any], bool], Callable[[Any], Any]] | None,
+) -> list[T] | None:
+    """The records, built from what ``decode`` reads of each element (of those ``keep``'s
+    test admits of what its decoder reads); None if one failed.
 
     The elements are not vouched for yet (the child is checking them), so any failure
     here (a missing key, a type msgspec refuses) only means: the whole-document path
@@ -272,6 +300,8 @@ def _built(items: list[Any], build: Build[T], decode: Callable[[Any], Any]) -> l
     records: list[T] = []
     for index, raw in enumerate(items):
         try:
+            if keep is not None and not keep[0](keep[1](raw)):
+                continue
             record = build(index, decode(raw), _Again(raw))
         except Exception:  # not vouched for yet: see above
             return None
@@ -280,12 +310,15 @@ def _built(items: list[Any], build: Build[T], decode: Callable[[Any], Any]) -> l
     return records
 
 
-def _load_here(items: list[Any], validator: fastschema.Compiled, build: Build[T]) -> list[T] | None:
+def _load_here(
+    items: list[Any], validator: fastschema.Compiled, build: Build[T], keep: Keep | None
+) -> list[T] | None:
     try:
         return [
             record
             for index, raw, tree, again in _checked(items, validator)
-            if (record := build(index, tree, again)) is not None
+            if (keep is None or keep.admits(tree))
+            and (record := build(index, tree, again)) is not None
         ]
     except (_DoubtError, InputError):
         return None
@@ -310,9 +343,9 @@ def _collector_paused() -> Iterator[None]:
 class _Again:
     """An element (vouched for) parsed again, from its place in the document.
 
-    Kept per service, so small; used when a plan needs the service's fingerprint. orjson
-    reads it when it reads it as ``json`` does (written back, the same text), else the
-    strict parser does (a huge integer, say, which orjson reads as a float).
+    Kept per service, so small; used when a plan needs the service's fingerprint. msgspec
+    reads it: what the strict parser accepts, msgspec reads as it does (integers past 64
+    bits too, which orjson reads as floats; property-tested).
     """
 
     __slots__ = ("raw",)
@@ -321,9 +354,9 @@ class _Again:
         self.raw = raw
 
     def __call__(self) -> Any:
-        text = bytes(self.raw)
-        read = _as_json(self.raw, text)
-        return read[0] if read is not None else parsers.loads_json(text.decode("utf-8"), "")
+        import msgspec  # noqa: PLC0415 (large inputs only)
+
+        return msgspec.json.decode(self.raw)
 
 
 def _as_json(raw: Any, text: bytes) -> tuple[Any, bytes] | None:

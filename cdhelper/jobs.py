@@ -72,8 +72,12 @@ class _Registry:
 
 
 def make_plan(request: PlanRequest, now: datetime) -> PlanOutcome:
-    pushes = list(request.pushes) if request.mode is Mode.WEBHOOK else []
-    live = request.source.read()
+    webhook = request.mode is Mode.WEBHOOK
+    pushes = list(request.pushes) if webhook else []
+    # a webhook plan needs only the services of the pushed repositories
+    live = request.source.read(
+        planner.pushed_repository(pushes, request.policy) if webhook else None
+    )
     services = [s for s in live.services if in_scope(s, request.filters)]
     registry = _Registry(request.registry)
     first_seen: dict[str, PushTime] = {}

@@ -128,15 +128,28 @@ HASHED = 16 * 1024 * 1024  # from this size on, compared by digest (see _loads_l
 _NOT_VOUCHED = object()
 
 
-def _loads_large(text: str) -> Any:
+def loads_vouched(data: bytes) -> Any:
+    """Large UTF-8 JSON parsed as :func:`loads_json` parses its text, when the quick way
+    (:func:`_loads_large`) vouches for it; ValueError otherwise (the strict way says why).
+
+    From the bytes: no decoded copy of a large document is made.
+    """
+    tree = _loads_large(data)
+    if tree is _NOT_VOUCHED:
+        raise ValueError("not vouched for: read it the strict way")
+    return tree
+
+
+def _loads_large(text: str | bytes) -> Any:
     """``text`` parsed by orjson, if that is the tree ``json`` and the rules here give.
 
-    orjson refuses what is not JSON (``NaN``, numbers out of range, lone surrogates) but
-    keeps the last of repeated keys and reads an integer past 64 bits as a float: so the
-    tree, written back, must be the text itself with its whitespace taken out (msgspec
-    changes nothing else; past :data:`HASHED` their digests are compared, so the two
-    copies are never held at once). Then only the depth is left to check. Otherwise (or without
-    orjson and msgspec) the answer is :data:`_NOT_VOUCHED`: the strict path reads it.
+    orjson refuses what is not JSON (``NaN``, numbers out of range, lone surrogates, bad
+    UTF-8, a byte order mark) but keeps the last of repeated keys and reads an integer
+    past 64 bits as a float: so the tree, written back, must be the text itself with its
+    whitespace taken out (msgspec changes nothing else; past :data:`HASHED` their digests
+    are compared, so the two copies are never held at once). Then only the depth is left
+    to check. Otherwise (or without orjson and msgspec) the answer is
+    :data:`_NOT_VOUCHED`: the strict path reads it.
     """
     try:
         import msgspec  # noqa: PLC0415 (large inputs only)
@@ -147,10 +160,10 @@ def _loads_large(text: str) -> Any:
         if len(text) < HASHED:
             compact = msgspec.json.format(text, indent=-1)
             data = orjson.loads(text)
-            same = isinstance(compact, str) and _same_text(orjson.dumps(data), compact)
+            same = _same_text(orjson.dumps(data), compact)
         else:  # a digest of each, one after the other: never both copies at once
             compact = msgspec.json.format(text, indent=-1)
-            expected = _digest(compact) if isinstance(compact, str) else b""
+            expected = _digest(compact)
             del compact
             data = orjson.loads(text)
             same = hashlib.blake2b(orjson.dumps(data)).digest() == expected
@@ -163,8 +176,10 @@ def _loads_large(text: str) -> Any:
     return data
 
 
-def _digest(text: str, chunk: int = 1 << 20) -> bytes:
+def _digest(text: str | bytes, chunk: int = 1 << 20) -> bytes:
     """The blake2b digest of ``text`` in UTF-8, encoded a megabyte at a time."""
+    if isinstance(text, bytes):
+        return hashlib.blake2b(text).digest()
     digest = hashlib.blake2b()
     if not text.isascii():
         digest.update(text.encode("utf-8"))
@@ -173,9 +188,11 @@ def _digest(text: str, chunk: int = 1 << 20) -> bytes:
     return digest.digest()
 
 
-def _same_text(encoded: bytes, text: str, chunk: int = 1 << 20) -> bool:
+def _same_text(encoded: bytes, text: str | bytes, chunk: int = 1 << 20) -> bool:
     """``encoded == text.encode()``, a megabyte at a time when ``text`` is ASCII (no copy
     of a large document is made just to compare it)."""
+    if isinstance(text, bytes):
+        return encoded == text
     if not text.isascii():
         return encoded == text.encode("utf-8")
     if len(encoded) != len(text):

@@ -9,7 +9,7 @@ as an argument, read by the jobs module. The policies that hold back what was pl
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from operator import attrgetter
@@ -84,7 +84,8 @@ def plan_webhook(
     actions: list[Action] = []
     skipped: list[Skip] = []
     warnings: list[str] = []
-    for service in sorted(_of_pushed_repositories(services, pushes, policy), key=_BY_NAME):
+    pushed = pushed_repository(events, policy)
+    for service in sorted([s for s in services if pushed(s.ref)], key=_BY_NAME):
         follow = _webhook_follow(service, pushes, policy)
         if follow is None:
             continue
@@ -114,20 +115,20 @@ def plan_webhook(
     return PlanBody(tuple(actions), tuple(skipped), tuple(_unique(warnings)))
 
 
-def _of_pushed_repositories(
-    services: Sequence[Service], pushes: Mapping[Key, list[int]], policy: Policy
-) -> list[Service]:
-    """The services of a repository a push moved a tag of: only these can follow a push.
+def pushed_repository(events: Sequence[PushEvent], policy: Policy) -> Callable[[ImageRef], bool]:
+    """Whether a service running an image could follow one of ``events``: only a service
+    of a repository they pushed a tag of can (whatever its tag or its semver policy).
 
     A large Swarm runs many repositories; one push moves a few, so only their services are
-    sorted and asked which push they follow.
+    built from a large inventory, sorted and asked which push they follow.
     """
-    pushed = {key[:2] for key in pushes}
-    return [
-        service
-        for service in services
-        if (key := policy.key(service.ref)) is not None and key[:2] in pushed
-    ]
+    pushed = {key[:2] for event in events if (key := policy.key(event.image)) is not None}
+
+    def admits(ref: ImageRef) -> bool:
+        key = policy.key(ref)
+        return key is not None and key[:2] in pushed
+
+    return admits
 
 
 def _webhook_follow(

@@ -9,7 +9,7 @@ that is set; a plan is applied to the target it records, an option only filling 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from cdhelper.backends.base import (
 from cdhelper.errors import ConfigError, InputError, UsageError
 from cdhelper.inventory import Inventory, Service, Target, from_snapshot
 from cdhelper.plan import Action
+from cdhelper.reference import ImageRef
 
 BACKENDS: tuple[BackendType, ...] = (
     swarmpit.BACKEND,
@@ -54,30 +55,42 @@ def by_kind(kind: str) -> BackendType:
     raise InputError(f"unknown target kind {kind!r}")
 
 
-def load_inventory(path: str) -> Inventory:
+# Which services a reader is asked for, by image (all when None). A hint: a reader may
+# give more (a large inventory file builds only these; every record is checked all the same).
+Wanted = Callable[[ImageRef], bool] | None
+
+
+def load_inventory(path: str, wanted: Wanted = None) -> Inventory:
     """An inventory file: a backend's service list (read record by record), or a snapshot."""
     where = documents.display_name(path)
     data = documents.read_bytes(path)
     records = bulk.elements(data) if len(data) >= bulk.WORTH_IT else None
     if records is not None:
-        loaded = _load_records(records, where)
+        loaded = _load_records(records, where, wanted)
         if loaded is not None:
             return loaded
     return parse_inventory(documents.parse_json(documents.decode(data, where), where), where)
 
 
-def _load_records(records: list[Any], where: str) -> Inventory | None:
+def _load_records(records: list[Any], where: str, wanted: Wanted) -> Inventory | None:
     """A service list read record by record; None: read it whole (see :mod:`cdhelper.bulk`)."""
     sample = [bulk.first(records)] if records else []
     backend = next((b for b in BACKENDS if b.detect_inventory(sample)), None)
     if backend is None:
         return None
-    record = backend.inventory_record
+    record, image_of = backend.inventory_record, backend.inventory_image
+
+    def admits(fields: Any) -> bool:
+        # a reference refused raises here: the whole read then says where it is
+        image = image_of(fields)
+        return image is not None and wanted is not None and wanted(ImageRef.pinned(*image))
+
     services = bulk.load(
         records,
         backend.inventory_schema,
         lambda index, raw, again: record(index, raw, again, where),
         backend.inventory_fields,
+        None if wanted is None else bulk.Keep(admits, backend.inventory_image_fields),
     )
     return None if services is None else Inventory(Target(backend.kind), tuple(services))
 
@@ -103,11 +116,12 @@ class Source:
     inventory_file: str | None = None
     backend: Backend | None = None
 
-    def read(self) -> Inventory:
+    def read(self, wanted: Wanted = None) -> Inventory:
+        """The services (or at least those ``wanted`` admits: see :data:`Wanted`)."""
         if self.backend is not None:
             return self.backend.inventory()
         assert self.inventory_file is not None
-        return load_inventory(self.inventory_file)
+        return load_inventory(self.inventory_file, wanted)
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,10 @@ class BackendType:
     inventory_record: Callable[[int, Any, Callable[[], Any], str], Service | None]
     # what inventory_record reads of a record, as a msgspec type (see cdhelper.bulk.load)
     inventory_fields: Any
+    # those fields -> the spec's image and pinned digest (None: the service runs no image);
+    # and the part of them it reads, as a msgspec type
+    inventory_image: Callable[[Any], tuple[str, str | None] | None]
+    inventory_image_fields: Any
     connect: Callable[[str, Mapping[str, str]], Backend]  # (address, environment)
     # the secrets and settings it reads from the environment, for -h: (variables, what)
     environment: tuple[tuple[str, str], ...] = ()

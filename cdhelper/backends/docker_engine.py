@@ -358,10 +358,9 @@ def record(
     ``again`` re-reads the record: its spec is hashed only if a plan needs the fingerprint.
     """
     spec = raw["Spec"]
-    container = spec["TaskTemplate"].get("ContainerSpec")
-    if container is None:
+    image = image_of(raw)
+    if image is None:
         return None
-    image, digest = split_image(container["Image"])
     labels = spec.get("Labels") or {}
     placement = _placement(spec["TaskTemplate"].get("Placement"))
     return service(
@@ -371,8 +370,8 @@ def record(
         name=spec["Name"],
         stack=labels.get(STACK_LABEL),
         labels=labels,
-        image=image,
-        digest=digest,
+        image=image[0],
+        digest=image[1],
         version=raw["Version"]["Index"],
         spec=Spec(again, _spec),
         update_state=(raw.get("UpdateStatus") or {}).get("State"),
@@ -383,6 +382,30 @@ def record(
             if isinstance(p, dict)
         ),
     )
+
+
+def image_of(raw: Mapping[str, Any]) -> tuple[str, str | None] | None:
+    """A valid record's image and pinned digest; None for a plugin service (it runs none)."""
+    container = raw["Spec"]["TaskTemplate"].get("ContainerSpec")
+    return None if container is None else split_image(container["Image"])
+
+
+class _Container(TypedDict, total=False):
+    Image: str
+
+
+class _TaskTemplate(TypedDict, total=False):
+    ContainerSpec: _Container
+
+
+class _ImageSpec(TypedDict, total=False):
+    TaskTemplate: _TaskTemplate
+
+
+class _Image(TypedDict, total=False):
+    """What :func:`image_of` reads."""
+
+    Spec: _ImageSpec
 
 
 class _Spec(TypedDict, total=False):
@@ -458,6 +481,8 @@ BACKEND = BackendType(
     inventory_schema=SCHEMA,
     inventory_record=record,
     inventory_fields=_Record,
+    inventory_image=image_of,
+    inventory_image_fields=_Image,
     connect=_connect,
     environment=(
         ("DOCKER_TLS_VERIFY", "1: TLS to a tcp:// Docker Engine"),

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cdhelper import bulk, documents
+from cdhelper import bulk, documents, parsers
 from cdhelper.errors import InputError, UsageError
 from cdhelper.events import PushEvent
 from cdhelper.sources import acr, artifactory, dockerhub, ecr, gar, ghcr, harbor, quay, registry
@@ -82,7 +82,8 @@ def _parsed_beside(data: bytes | str, ctx: Context, chosen: Source | None) -> Pa
         return None
 
     def check() -> None:
-        tree = documents.parse_json(documents.decode(data, ctx.where), ctx.where)
+        # what loads_json reads, from the bytes (no decoded copy), or no answer
+        tree = parsers.loads_vouched(data.encode() if isinstance(data, str) else data)
         for _ in _payloads(tree, ctx, chosen, validate=True):
             pass
 
