@@ -366,9 +366,7 @@ def _as_json(raw: Any, text: bytes) -> tuple[Any, bytes] | None:
     integer past 64 bits as a float; written back, such a tree is not ``text`` made
     compact (msgspec changes only whitespace). None then, or when orjson refuses it.
     """
-    import msgspec  # noqa: PLC0415 (large inputs only)
-    import orjson  # noqa: PLC0415
-
+    msgspec, orjson = _libraries()
     try:
         tree = orjson.loads(text)
         written = orjson.dumps(tree)
@@ -377,6 +375,15 @@ def _as_json(raw: Any, text: bytes) -> tuple[Any, bytes] | None:
     if written == text or written == msgspec.json.format(raw, indent=-1):
         return tree, written
     return None
+
+
+@cache
+def _libraries() -> tuple[Any, Any]:
+    """msgspec and orjson, imported once (an import statement per element costs ~5 %)."""
+    import msgspec  # noqa: PLC0415 (large inputs only)
+    import orjson  # noqa: PLC0415
+
+    return msgspec, orjson
 
 
 def _strict(text: bytes) -> Any:

@@ -264,6 +264,7 @@ def plan_smart(
     actions: list[Action] = []
     skipped: list[Skip] = []
     warnings: list[str] = []
+    follows = follows or {}
     for service in sorted(services, key=_BY_NAME):
         key = policy.key(service.ref)
         if key is None:
@@ -272,7 +273,7 @@ def plan_smart(
         if service.opted_out:
             skipped.append(_skip(service, f"opted out: label {OPT_OUT_LABEL}=false"))
             continue
-        chosen = (follows or {}).get(service.id, key)
+        chosen = follows.get(service.id, key)
         if isinstance(chosen, Skip):
             skipped.append(chosen)
             continue

@@ -76,12 +76,18 @@ def _mapping(value: dict[Any, Any], indent: int, out: list[str]) -> None:
             append(newline)
         head = _key(key)
         kind = type(item)
-        if kind is str and _PLAIN.fullmatch(item):
-            append(f"{head} {item}")  # no space in it: never folded
+        if kind is str:
+            if _PLAIN.fullmatch(item):
+                append(f"{head} {item}")  # no space in it: never folded
+            else:  # a text (cached: plans repeat their reasons), after "key: "
+                append(f"{head} {_written(item, indent + _INDENT, indent + len(head) + 1)}")
         elif item is None:
             append(f"{head} null")
         elif kind is int:
             append(f"{head} {item}")
+        elif kind is dict and item:  # a mapping in a mapping: indented, on the next line
+            append(f"{head}\n{' ' * (indent + _INDENT)}")
+            _mapping(item, indent + _INDENT, out)
         else:
             append(head)
             _value(item, indent, out, indent + len(head), in_mapping=True)
@@ -96,8 +102,12 @@ def _sequence(value: list[Any], indent: int, out: list[str]) -> None:
             first = False
         else:
             append(newline)
-        if type(item) is str and _PLAIN.fullmatch(item):
+        kind = type(item)
+        if kind is str and _PLAIN.fullmatch(item):
             append(f"- {item}")
+        elif kind is dict and item:  # "- key: value", the mapping's keys under the first
+            append("- ")
+            _mapping(item, indent + _INDENT, out)
         else:
             append("-")
             _value(item, indent, out, indent + 1, in_mapping=False)
@@ -161,12 +171,22 @@ def _key(key: Any) -> str:
 
 
 def _text(text: str, indent: int, out: list[str], column: int) -> None:
-    """A string value in PyYAML's style for it, folded at spaces past the width as it folds."""
-    style = _style(text)
-    if style == "":
-        _plain(text, indent, out, column)
+    out.append(_written(text, indent, column))
+
+
+@lru_cache(maxsize=4096)
+def _written(text: str, indent: int, column: int) -> str:
+    """A string value in PyYAML's style for it, folded at spaces past the width as it folds.
+
+    Plans repeat their texts: a smart plan over a large Swarm says "up to date: runs ..."
+    for every service of an image, at the same place in each entry.
+    """
+    pieces: list[str] = []
+    if _style(text) == "":
+        _plain(text, indent, pieces, column)
     else:
-        _single_quoted(text, indent, out, column)
+        _single_quoted(text, indent, pieces, column)
+    return "".join(pieces)
 
 
 @lru_cache(maxsize=4096)
