@@ -31,10 +31,10 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from cdhelper import documents, fastschema, parsers
 from cdhelper.errors import InputError
@@ -153,8 +153,12 @@ def _checked(items: list[Any], validator: fastschema.Compiled) -> Iterator[tuple
 
 
 def _may_fork() -> bool:
-    """A child can check beside this process: POSIX fork, two cores, no other thread."""
-    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
+    """A child can check beside this process: POSIX fork, two CPUs it may run on, no other
+    thread (a forked copy of another thread's locks could hang)."""
+    if not hasattr(os, "fork") or threading.active_count() != 1:
+        return False
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cpus or 1) > 1
 
 
 def _load_beside(
@@ -169,34 +173,23 @@ def _load_beside(
     the costs of building and checking compare, both finish together."""
     import msgspec  # noqa: PLC0415
 
-    meeting = _Meeting(len(items))
-    readable, writable = os.pipe()
     try:
-        child = os.fork()
-    except OSError:
-        os.close(readable)
-        os.close(writable)
+        meeting = _Meeting(len(items))
+    except OSError:  # no shared memory: everything here
         return _load_here(items, validator, build, keep)
-    if child == 0:  # pragma: no cover (the child ends in os._exit: coverage cannot see it)
-        answer = b"0"
-        try:
-            os.close(readable)
-            answer = b"1" if meeting.upward(items, validator) else b"0"
-        finally:
-            os.write(writable, answer)
-            os._exit(0)
-    os.close(writable)
+    forked = _fork(lambda: meeting.upward(items, validator))
+    if forked is None:
+        return _load_here(items, validator, build, keep)
+    child, readable = forked
+    answer = None  # the child's, once read
     try:
         kept = None if keep is None else (keep.admits, msgspec.json.Decoder(keep.fields).decode)
         records = _built(items, build, msgspec.json.Decoder(fields).decode, kept)
-        if records is None:
-            meeting.stop_child()
-        vouched = records is not None and meeting.downward(items, validator)
-        vouched = os.read(readable, 1) == b"1" and vouched
+        if records is not None and meeting.downward(items, validator):
+            answer = os.read(readable, 1)
     finally:
-        os.close(readable)
-        os.waitpid(child, 0)
-    return records if vouched else None
+        _reap(child, readable, kill=answer is None)
+    return records if answer == b"1" else None
 
 
 def beside(check: Callable[[], object], work: Callable[[], T]) -> T | None:
@@ -210,7 +203,34 @@ def beside(check: Callable[[], object], work: Callable[[], T]) -> T | None:
     """
     if not _may_fork():
         return None
-    readable, writable = os.pipe()
+
+    def checked() -> bool:
+        check()
+        return True
+
+    forked = _fork(checked)
+    if forked is None:
+        return None
+    child, readable = forked
+    answer = None  # the child's, once read
+    try:
+        try:
+            result = work()
+        except Exception:  # no answer: the careful way says what is wrong
+            return None
+        answer = os.read(readable, 1)
+    finally:
+        _reap(child, readable, kill=answer is None)
+    return result if answer == b"1" else None
+
+
+def _fork(answers: Callable[[], bool]) -> tuple[int, int] | None:
+    """A forked child that runs ``answers`` and writes what it says (one byte) to a pipe:
+    (its pid, the pipe's end to read), or None when no child could be forked."""
+    try:
+        readable, writable = os.pipe()
+    except OSError:
+        return None
     try:
         child = os.fork()
     except OSError:
@@ -218,25 +238,40 @@ def beside(check: Callable[[], object], work: Callable[[], T]) -> T | None:
         os.close(writable)
         return None
     if child == 0:  # pragma: no cover (the child ends in os._exit: coverage cannot see it)
-        answer = b"0"
-        try:
-            os.close(readable)
-            check()
-            answer = b"1"
-        finally:
-            os.write(writable, answer)
-            os._exit(0)
+        _child(readable, writable, answers)
     os.close(writable)
-    vouched = False
+    return child, readable
+
+
+def _child(  # pragma: no cover (the forked child: coverage does not follow it)
+    readable: int, writable: int, answers: Callable[[], bool]
+) -> NoReturn:
+    """A forked child's whole life: whatever happens, it ends here, never in the caller's
+    code (Ctrl-C is the parent's: it kills the child; an exception means no)."""
+    answer = b"0"
     try:
-        result = work()
-        vouched = os.read(readable, 1) == b"1"
-    except Exception:  # no answer: the careful way says what is wrong
-        os.kill(child, signal.SIGKILL)  # its answer no longer matters
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        os.close(readable)
+        answer = b"1" if answers() else b"0"
+    finally:
+        try:
+            os.write(writable, answer)
+        except OSError:
+            pass  # the parent no longer listens
+        finally:
+            os._exit(0)
+
+
+def _reap(child: int, readable: int, *, kill: bool) -> None:
+    """The child waited for (killed first when its answer no longer matters: the parent
+    already knows it, or gave up), its pipe closed; no child is left running."""
+    try:
+        if kill:
+            with suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
     finally:
         os.close(readable)
-        os.waitpid(child, 0)
-    return result if vouched else None
 
 
 class _Meeting:
@@ -244,9 +279,10 @@ class _Meeting:
 
     The child claims elements upward from the first, the parent downward from the last;
     each publishes its claim before checking the element, and stops where the other's
-    claims begin. Each stops only on seeing a claim the other made (and so checks), so no
-    element goes unchecked; at worst one is checked by both. A process that finds a doubt
-    tells the other to stop: the answer is no anyway.
+    claims begin. Each stops only on seeing a claim the other made (and so checks), on any
+    memory model, so no element goes unchecked; an element may be checked by both (at the
+    meeting, when both read the other's counter before it moved), which costs time, never
+    correctness. A process that finds a doubt tells the other to stop: the answer is no.
     """
 
     def __init__(self, size: int) -> None:

@@ -213,3 +213,60 @@ def test_a_large_valid_text_is_not_parsed_twice() -> None:
     repeated = text.replace('"tag"', '"n": 1, "tag"', 1)
     with pytest.raises(InputError, match=r"\$\.events\[0\]: duplicate key 'n'"):
         parsers.loads_json(repeated, "x")
+
+
+# Fresh interpreters: the forked child must end in os._exit whatever happens, and the
+# parent must never wait for a child whose answer no longer matters. A child that would
+# run on is made to wait forever: if the parent waited for it, the run would hang.
+NO_ESCAPE = """
+import os, signal, sys, time
+from unittest import mock
+from cdhelper import bulk
+
+case = sys.argv[1]
+def forever(*args):
+    time.sleep(3600)
+    return True
+try:
+    if case == "work raises":
+        bulk.beside(forever, lambda: (_ for _ in ()).throw(KeyboardInterrupt()))
+    elif case == "build raises":
+        def build(index, fields, again):
+            raise KeyboardInterrupt
+        with mock.patch.object(bulk, "_vouch", forever):
+            bulk._load_beside([b"{}"] * 10, None, build, dict, None)
+    elif case == "no one listens":
+        readable, writable = os.pipe()
+        spare = os.dup(readable)
+        os.close(readable)
+        child = os.fork()
+        if child == 0:
+            bulk._child(spare, writable, lambda: True)
+        os.close(writable)
+        os.close(spare)
+        print("exit", os.waitpid(child, 0)[1])
+except KeyboardInterrupt:
+    print("interrupted")
+print("parent", os.getpid() == PARENT)
+"""
+
+
+@pytest.mark.parametrize(
+    ("case", "said"),
+    [
+        ("work raises", "interrupted\nparent True\n"),
+        ("build raises", "interrupted\nparent True\n"),
+        ("no one listens", "exit 0\nparent True\n"),
+    ],
+)
+def test_a_forked_child_never_runs_on_in_the_callers_code(case: str, said: str) -> None:
+    """Reviewed: a child whose parent stopped listening got BrokenPipeError and ran on."""
+    script = "import os\nPARENT = os.getpid()\n" + NO_ESCAPE
+    ran = subprocess.run(
+        [sys.executable, "-c", script, case],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (ran.returncode, ran.stdout) == (0, said), ran.stderr
