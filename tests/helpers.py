@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -119,3 +121,12 @@ def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         for index, item in enumerate(value):
             found += paths(item, (*prefix, index))
     return found
+
+
+def run_fresh(script: str, *args: str) -> Any:
+    """What ``script`` prints (JSON), run by a fresh interpreter: no thread of the test
+    process runs there, so cdhelper may fork as it does from the command line."""
+    ran = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, check=True
+    )
+    return json.loads(ran.stdout)

@@ -53,6 +53,18 @@ ODD_VALUES: list[Any] = [None, True, 0, -1, 1.5, 2**70, "", "v1\n", "\u00e9", []
 PLACEHOLDER = "\x00raw{}\x00"
 
 
+def a_place(draw: st.DrawFn, document: Any) -> tuple[Any, Any] | None:
+    """A place in ``document``, drawn: (its container, its key or index); None if none."""
+    where = paths(document)
+    if not where:
+        return None
+    path = draw(st.sampled_from(where))
+    parent = document
+    for part in path[:-1]:
+        parent = parent[part]
+    return parent, path[-1]
+
+
 @st.composite
 def mutated_texts(draw: st.DrawFn, documents: list[Any] = INVENTORIES) -> bytes:
     """A real document (an inventory by default), a few values changed or replaced by raw
@@ -60,20 +72,17 @@ def mutated_texts(draw: st.DrawFn, documents: list[Any] = INVENTORIES) -> bytes:
     document = copy.deepcopy(draw(st.sampled_from(documents)))
     raws: list[str] = []
     for _ in range(draw(st.integers(0, 3))):
-        where = paths(document)
-        if not where:
+        place = a_place(draw, document)
+        if place is None:
             break
-        path = draw(st.sampled_from(where))
-        parent = document
-        for part in path[:-1]:
-            parent = parent[part]
+        parent, key = place
         choice = draw(st.integers(0, 2))
         if choice == 0 and isinstance(parent, dict):
-            del parent[path[-1]]
+            del parent[key]
         elif choice == 1:
-            parent[path[-1]] = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
+            parent[key] = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
         else:
-            parent[path[-1]] = PLACEHOLDER.format(len(raws))
+            parent[key] = PLACEHOLDER.format(len(raws))
             raws.append(draw(st.sampled_from(RAW_VALUES)))
     text = json.dumps(document, **draw(st.sampled_from(STYLES)))
     for index, raw in enumerate(raws):

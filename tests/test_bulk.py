@@ -9,8 +9,6 @@ a byte order mark, bad UTF-8). Count-based checks show which path ran.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from cdhelper.errors import InputError
 from cdhelper.inventory import Inventory
 from cdhelper.reference import ImageRef
 
-from helpers import DATA
+from helpers import DATA, run_fresh
 from jsontexts import INVENTORIES, PROFILE, STYLES, mutated_texts
 
 
@@ -234,13 +232,7 @@ def test_a_child_checks_beside_the_builder(tmp_path: Path, damage: str) -> None:
         text = text[:at] + '"version":1,' + text[at:]
     path = tmp_path / "inventory.json"
     path.write_text(text)
-    ran = subprocess.run(
-        [sys.executable, "-c", BESIDE_CHECK, str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(ran.stdout) == {
+    assert run_fresh(BESIDE_CHECK, str(path)) == {
         "forks": 1,
         "same": True,
         "refused": damage not in {"", "huge integer"},

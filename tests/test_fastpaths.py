@@ -33,7 +33,8 @@ from cdhelper.backends import load_inventory
 from cdhelper.errors import InputError
 from cdhelper.sources.base import Context
 
-from helpers import DATA, paths
+from helpers import DATA
+from jsontexts import a_place
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = sorted(p.name.removesuffix(".schema.json") for p in (ROOT / "schemas").glob("*.json"))
@@ -103,18 +104,15 @@ def mutated(draw: st.DrawFn) -> tuple[str, Any]:
     schema, original = draw(st.sampled_from(DOCUMENTS))
     document = copy.deepcopy(original)
     for _ in range(draw(st.integers(0, 3))):
-        where = paths(document)
-        if not where:
+        place = a_place(draw, document)
+        if place is None:
             break
-        path = draw(st.sampled_from(where))
-        parent = document
-        for part in path[:-1]:
-            parent = parent[part]
+        parent, key = place
         if isinstance(parent, dict) and draw(st.booleans()):
-            del parent[path[-1]]
+            del parent[key]
         else:
             odd = draw(st.sampled_from(ODD_VALUES) | st.text(max_size=8))
-            parent[path[-1]] = copy.deepcopy(odd)  # never the shared list itself
+            parent[key] = copy.deepcopy(odd)  # never the shared list itself
     return schema, document
 
 

@@ -13,7 +13,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -26,24 +25,36 @@ from hypothesis import strategies as st
 from cdhelper import bulk, parsers, sources
 from cdhelper.errors import InputError
 
-from helpers import DATA
+from helpers import DATA, run_fresh
 from jsontexts import EVENT_DOCUMENTS, INVENTORIES, PROFILE, mutated_texts
 
 
 def meet(size: int, doubt: int | None) -> tuple[list[tuple[str, int]], dict[str, bool]]:
-    """Two threads checking from both ends, yielding to each other at every element:
-    (who checked which element, in order; each one's answer)."""
+    """Two threads checking from both ends, taking turns element by element (while both
+    check): (who checked which element, in order; each one's answer)."""
     seen: list[tuple[str, int]] = []
     answers: dict[str, bool] = {}
     meeting = bulk._Meeting(size)
+    turn = threading.Condition()
+    state: dict[str, Any] = {"next": "upward", "done": set()}
 
     def vouch(index: int, validator: Any) -> Any:
-        seen.append((threading.current_thread().name, index))
-        time.sleep(0)  # the other thread's turn
+        me = threading.current_thread().name
+        other = "downward" if me == "upward" else "upward"
+        with turn:
+            turn.wait_for(lambda: state["next"] == me or other in state["done"])
+            seen.append((me, index))
+            state["next"] = other
+            turn.notify_all()
         return bulk._DOUBT if index == doubt else index
 
     def check(way: str) -> None:
-        answers[way] = getattr(meeting, way)(list(range(size)), None)
+        try:
+            answers[way] = getattr(meeting, way)(list(range(size)), None)
+        finally:
+            with turn:
+                state["done"].add(way)
+                turn.notify_all()
 
     runs = [threading.Thread(target=check, args=(way,), name=way) for way in ("upward", "downward")]
     with mock.patch.object(bulk, "_vouch", vouch):
@@ -118,13 +129,7 @@ def test_a_large_event_document_is_parsed_beside_its_strict_reading(
         text = text.replace('"action": ', '"action": "pull", "action": ', 1)
     path = tmp_path / "events.json"
     path.write_text(text)
-    ran = subprocess.run(
-        [sys.executable, "-c", EVENTS_BESIDE, str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(ran.stdout) == {
+    assert run_fresh(EVENTS_BESIDE, str(path)) == {
         "forks": 1,
         "same": True,
         "refused": damage not in ("", "huge integer"),
