@@ -27,12 +27,15 @@ from cdhelper.outcomes import (
     TOUCHED,
     ActionResult,
     ApplyResult,
+    Interrupted,
     OnFailure,
     Outcome,
     Progress,
     Rollout,
     Status,
     bug,
+    not_applied_when_interrupted,
+    unknown_when_interrupted,
 )
 from cdhelper.plan import Action, Plan
 
@@ -40,6 +43,7 @@ __all__ = [
     "FAILURES",
     "ActionResult",
     "ApplyResult",
+    "Interrupted",
     "OnFailure",
     "Outcome",
     "Progress",
@@ -110,15 +114,35 @@ def apply(
     if dry_run:
         return ApplyResult(backend.target, Status.DRY_RUN, tuple(checked))
     if rollout is None:
-        results = [
-            _timed(r.action, backend) if r.outcome is Outcome.WOULD_REDEPLOY else r for r in checked
-        ]
+        results = _one_by_one(checked, backend)
     else:
         if not isinstance(backend, RolloutBackend):
             raise ConfigError("this backend cannot watch a rollout (--wait)")
         results = rollouts.run(checked, backend, rollout, progress, _redeploy)
     failed = any(r.outcome in FAILURES for r in results)
     return ApplyResult(backend.target, Status.FAILED if failed else Status.APPLIED, tuple(results))
+
+
+def _one_by_one(checked: Sequence[ActionResult], backend: Backend) -> list[ActionResult]:
+    """Each action redeployed in turn; stopped (Ctrl-C, SIGTERM), what was done so far."""
+    results: list[ActionResult] = []
+    try:
+        for checked_one in checked:
+            if checked_one.outcome is Outcome.WOULD_REDEPLOY:
+                results.append(_timed(checked_one.action, backend))
+            else:
+                results.append(checked_one)
+    except KeyboardInterrupt as stop:
+        rest = []
+        for index, result in enumerate(checked[len(results) :]):
+            if result.outcome is not Outcome.WOULD_REDEPLOY:
+                rest.append(result)
+            elif index == 0:  # the one under way
+                rest.append(unknown_when_interrupted(result.action, stop, "it was redeployed"))
+            else:
+                rest.append(not_applied_when_interrupted(result.action, stop))
+        raise Interrupted(backend.target, (*results, *rest), stop) from None
+    return results
 
 
 def not_started(plan: Plan, reason: str) -> ApplyResult:

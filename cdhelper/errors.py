@@ -77,3 +77,8 @@ class OutsideWindowError(CdhelperError):
     def __init__(self, message: str, next_open: datetime | None) -> None:
         super().__init__(message)
         self.next_open = next_open
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a cancelled pipeline job), raised in the command as Ctrl-C raises
+    KeyboardInterrupt: an apply it stops still reports what it did."""

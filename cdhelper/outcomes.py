@@ -9,6 +9,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cdhelper.errors import Terminated
 from cdhelper.inventory import Service, Target
 from cdhelper.plan import Action, ServiceId
 
@@ -92,6 +93,32 @@ class ApplyResult:
 
 
 Progress = Callable[[ServiceId, str], None]
+
+
+class Interrupted(KeyboardInterrupt):
+    """An apply stopped by Ctrl-C or SIGTERM, with every action's outcome so far: the one
+    being redeployed may have been sent (unknown), those after it were not applied."""
+
+    def __init__(
+        self, target: Target, results: tuple[ActionResult, ...], cause: KeyboardInterrupt
+    ) -> None:
+        super().__init__(interruption(cause))
+        self.result = ApplyResult(target, Status.FAILED, results)
+        self.terminated = isinstance(cause, Terminated)
+
+
+def interruption(cause: KeyboardInterrupt) -> str:
+    return f"interrupted ({'SIGTERM' if isinstance(cause, Terminated) else 'Ctrl-C'})"
+
+
+def unknown_when_interrupted(action: Action, cause: KeyboardInterrupt, doing: str) -> ActionResult:
+    """The action under way when ``cause`` stopped the apply: its request may have been sent."""
+    message = f"{interruption(cause)} while {doing}: the request may have been sent: {CHECK_IT}"
+    return ActionResult(action, Outcome.UNKNOWN, message)
+
+
+def not_applied_when_interrupted(action: Action, cause: KeyboardInterrupt) -> ActionResult:
+    return ActionResult(action, Outcome.NOT_APPLIED, f"not applied: {interruption(cause)}")
 
 
 def bug(exc: Exception) -> str:

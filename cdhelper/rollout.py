@@ -27,16 +27,22 @@ from cdhelper.inventory import Service
 from cdhelper.outcomes import (
     FAILURES,
     ActionResult,
+    Interrupted,
     OnFailure,
     Outcome,
     Progress,
     Rollout,
     bug,
+    not_applied_when_interrupted,
+    unknown_when_interrupted,
 )
 from cdhelper.plan import Action
 from cdhelper.reference import short_digest
 
 Redeploy = Callable[[Backend, Action], ActionResult]
+
+
+SIGNAL_CHECK = 0.2  # seconds between the rollout loop's looks at pending signals
 
 
 def run(
@@ -53,8 +59,9 @@ def run(
     queue = deque(i for i, r in enumerate(checked) if r.outcome is Outcome.WOULD_REDEPLOY)
     keep_going = options.keep_going or options.on_failure is OnFailure.CONTINUE
     first_failure: ActionResult | None = None
-    with ThreadPoolExecutor(max_workers=options.parallel) as pool:
-        running: dict[Future[ActionResult], int] = {}
+    pool = ThreadPoolExecutor(max_workers=options.parallel)
+    running: dict[Future[ActionResult], int] = {}
+    try:
         while queue or running:
             while queue and len(running) < options.parallel and first_failure is None:
                 index = queue.popleft()
@@ -65,13 +72,33 @@ def run(
                 running[pool.submit(context.run, step.run)] = index
             if not running:
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            # in short waits: a signal (Ctrl-C, SIGTERM) another thread received is
+            # handled here at the next one, not once a step ends
+            done, _ = wait(running, timeout=SIGNAL_CHECK, return_when=FIRST_COMPLETED)
             for future in done:
                 index = running.pop(future)
                 result = future.result()
                 results[index] = result
                 if result.outcome in FAILURES and first_failure is None and not keep_going:
                     first_failure = result
+    except KeyboardInterrupt as stop:
+        # Stopped (Ctrl-C, SIGTERM): no new step starts; the steps under way are not
+        # waited for (a worker cannot be stopped; the command ends without them).
+        pool.shutdown(wait=False, cancel_futures=True)
+        for future, index in running.items():
+            action = checked[index].action
+            if future.cancelled():  # never started
+                results[index] = not_applied_when_interrupted(action, stop)
+            elif future.done() and future.exception() is None:
+                results[index] = future.result()
+            else:
+                doing = "it was rolled out (its health not watched to the end)"
+                results[index] = unknown_when_interrupted(action, stop, doing)
+        for index in queue:
+            results[index] = not_applied_when_interrupted(checked[index].action, stop)
+        so_far = tuple(r for r in results if r is not None)
+        raise Interrupted(backend.target, so_far, stop) from None
+    pool.shutdown(wait=True)
     for index in queue:
         results[index] = _not_applied(checked[index].action, first_failure)
     return [r for r in results if r is not None]

@@ -3,8 +3,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC
 
+import pytest
+
 from cdhelper import applier
-from cdhelper.errors import ApiError, DeadlineError, OutcomeUnknownError
+from cdhelper.errors import ApiError, DeadlineError, OutcomeUnknownError, Terminated
 from cdhelper.inventory import Inventory, Service, Target
 from cdhelper.plan import Action, Mode, Plan
 
@@ -202,3 +204,33 @@ def test_a_bug_while_rechecking_fails_only_that_action() -> None:
     assert (
         result.results[0].message == "not redeployed: unexpected TypeError: bad (a bug in cdhelper)"
     )
+
+
+@pytest.mark.parametrize("cause", [KeyboardInterrupt, Terminated], ids=["Ctrl-C", "SIGTERM"])
+def test_an_interrupted_apply_keeps_every_outcome(cause: type[KeyboardInterrupt]) -> None:
+    """Stopped during b's redeploy: a was redeployed, b may have been sent, c was not."""
+
+    class Interrupted(FakeBackend):
+        def redeploy(self, action: Action) -> str:
+            if action.service.id == "b":
+                raise cause
+            return super().redeploy(action)
+
+    backend = Interrupted([live("a"), live("b"), live("c")])
+    plan = make_plan(make_action("a"), make_action("b"), make_action("c"))
+    with pytest.raises(applier.Interrupted) as stopped:
+        applier.apply(plan, backend)
+    name = "SIGTERM" if cause is Terminated else "Ctrl-C"
+    assert stopped.value.terminated is (cause is Terminated)
+    result = stopped.value.result
+    assert (result.status, result.target) == (applier.Status.FAILED, TARGET)
+    assert [(r.action.service.id, r.outcome, r.message) for r in result.results] == [
+        ("a", applier.Outcome.REDEPLOYED, "ok"),
+        (
+            "b",
+            applier.Outcome.UNKNOWN,
+            f"interrupted ({name}) while it was redeployed: the request may have been sent: "
+            "check the service",
+        ),
+        ("c", applier.Outcome.NOT_APPLIED, f"not applied: interrupted ({name})"),
+    ]

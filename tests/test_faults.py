@@ -11,6 +11,7 @@ import copy
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -356,3 +357,72 @@ def test_smart_plan_against_the_registry_shapes(tmp_path: Path) -> None:
     planned = yaml.safe_load(result.stdout)
     assert [a["service"]["name"] for a in planned["actions"]] == ["s0"]
     assert [s["service"]["name"] for s in planned["skipped"]] == ["s1"]
+
+
+@pytest.mark.parametrize(
+    "signal_number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"]
+)
+def test_an_apply_stopped_by_a_signal_says_and_reports_what_it_did(
+    server: FaultServer, tmp_path: Path, signal_number: int
+) -> None:
+    """A cancelled pipeline job (SIGTERM) or Ctrl-C during a redeploy: the one under way
+    may have been sent (unknown), the rest not applied; the text and both reports say so."""
+    plan_file = make_plan(server, tmp_path)
+    server.queue("POST", redeploy_path("b2"), faults.hang(faults.MAX_WAIT))
+    report, junit = tmp_path / "report.json", tmp_path / "junit.xml"
+    command = [sys.executable, "-m", "cdhelper", "apply", str(plan_file)]
+    running = subprocess.Popen(
+        [*command, "--report", str(report), "--junit", str(junit)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(600):  # until b2's redeploy is under way (at most a minute)
+        if any(seen.path == redeploy_path("b2") for seen in server.seen("POST")):
+            break
+        time.sleep(0.1)
+    running.send_signal(signal_number)
+    stdout, stderr = running.communicate(timeout=60)
+    name = "SIGTERM" if signal_number == signal.SIGTERM else "Ctrl-C"
+    assert running.returncode == 128 + signal_number, stderr
+    assert [line.split()[0] for line in stdout.splitlines() if line.startswith("  ")] == [
+        "redeployed",
+        "unknown",
+        "not-applied",
+    ]
+    assert f"error: interrupted ({name})" in stderr
+    assert outcomes(tmp_path) == ["redeployed", "unknown", "not-applied"]
+    results = json.loads(report.read_text())["results"]
+    assert f"interrupted ({name}) while it was redeployed" in results[1]["message"]
+    assert results[2]["message"] == f"not applied: interrupted ({name})"
+    assert junit_failures(tmp_path) == 1  # the unknown one (not applied: skipped)
+    assert [seen.path for seen in server.seen("POST")] == [redeploy_path(s) for s in ("a1", "b2")]
+
+
+def test_an_apply_stopped_before_it_touched_anything_reports_so(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    """SIGTERM while the apply waits for another's lock: every action not applied, said."""
+    plan_file = make_plan(server, tmp_path)
+    report = tmp_path / "report.json"
+    with open(lock.lock_path(Target("swarmpit", server.url)), "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        running = subprocess.Popen(
+            [sys.executable, "-m", "cdhelper", "apply", str(plan_file), "--report", str(report)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert running.stderr is not None
+        waiting = running.stderr.readline()  # said once it waits for the lock
+        running.send_signal(signal.SIGTERM)
+        stdout, stderr = running.communicate(timeout=60)
+    assert "waiting for another cdhelper apply" in waiting, waiting + stderr
+    assert running.returncode == 128 + signal.SIGTERM, stderr
+    assert "error: interrupted (SIGTERM)" in stderr
+    assert "not applied: interrupted (SIGTERM) before anything was touched" in stdout
+    results = json.loads(report.read_text())["results"]
+    assert {(r["outcome"], r["message"]) for r in results} == {
+        ("failed", "not applied: interrupted (SIGTERM) before anything was touched")
+    }
+    assert server.seen("POST") == []

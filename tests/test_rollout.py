@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent import futures
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pytest
 from test_applier import NEW, OLD, FakeBackend, live, make_action, make_plan
@@ -12,7 +14,7 @@ from test_applier import NEW, OLD, FakeBackend, live, make_action, make_plan
 from cdhelper import applier
 from cdhelper.applier import OnFailure, Outcome, Rollout
 from cdhelper.backends.base import Observation, Task
-from cdhelper.errors import ApiError
+from cdhelper.errors import ApiError, Terminated
 from cdhelper.inventory import Service
 from cdhelper.plan import Action
 
@@ -264,3 +266,40 @@ def test_a_rollback_swarm_paused_itself_is_a_failure_at_once() -> None:
         "Swarm rolled the update back itself (rollback_paused: rollback paused); "
         "the rollback failed: Swarm paused its own rollback (rollback paused)"
     )
+
+
+def test_a_rollout_stopped_by_a_signal_keeps_every_outcome(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C or SIGTERM while b rolls out: a's outcome stands, b (under way, not waited
+    for) may have been sent, c never started."""
+    started, release = threading.Event(), threading.Event()
+
+    class Slow(RolloutBackend):
+        def redeploy(self, action: Action) -> str:
+            if action.service.id == "b":
+                started.set()
+                release.wait(30)  # under way until the test is done with it
+            return super().redeploy(action)
+
+    def interrupted_wait(*args: Any, **kwargs: Any) -> Any:
+        if started.is_set():  # a done, b under way: the signal's exception, here
+            raise Terminated
+        return futures.wait(*args, **kwargs)
+
+    backend = Slow([live(s) for s in "abc"])
+    monkeypatch.setattr("cdhelper.rollout.wait", interrupted_wait)
+    try:
+        with pytest.raises(applier.Interrupted) as stopped:
+            apply(backend, "abc")
+    finally:
+        release.set()
+    assert stopped.value.terminated
+    assert [(r.action.service.id, r.outcome) for r in stopped.value.result.results] == [
+        ("a", Outcome.REDEPLOYED),
+        ("b", Outcome.UNKNOWN),
+        ("c", Outcome.NOT_APPLIED),
+    ]
+    b, c = stopped.value.result.results[1:]
+    assert b.message.startswith("interrupted (SIGTERM) while it was rolled out")
+    assert c.message == "not applied: interrupted (SIGTERM)"

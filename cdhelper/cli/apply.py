@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 import click
 
@@ -31,7 +34,8 @@ from cdhelper.cli.options import (
     timeout_option,
     window_option,
 )
-from cdhelper.errors import CdhelperError, UsageError
+from cdhelper.errors import CdhelperError, Terminated, UsageError
+from cdhelper.outcomes import interruption
 
 DEFAULT_MONITOR = 10.0
 
@@ -136,21 +140,27 @@ def apply(
         plan_file, reviewed, report_file, junit_file, markdown_file, windows_ignored=ignored
     )
     try:
-        # before anything is called, not even the services read
-        windows.enforce(
-            reviewed.policies.windows, deploy_windows, base.now(), ignore=ignore_windows
-        )
-        if offline is not None:
-            result = applier.apply(reviewed, offline, dry_run=True)
-        else:
-            result = _run_apply(
-                reviewed, addresses, environ, dry_run=dry_run, rollout=settings if wait else None
+        with _sigterm_interrupts():
+            # before anything is called, not even the services read
+            windows.enforce(
+                reviewed.policies.windows, deploy_windows, base.now(), ignore=ignore_windows
             )
+            if offline is not None:
+                result = applier.apply(reviewed, offline, dry_run=True)
+            else:
+                rollout = settings if wait else None
+                result = _run_apply(reviewed, addresses, environ, dry_run=dry_run, rollout=rollout)
     except CdhelperError as exc:
         # Nothing was touched (each action's own faults end in its outcome): CI still gets
         # both reports, every action failed with the reason.
         reports.write(applier.not_started(reviewed, str(exc)))
         raise
+    except applier.Interrupted as stopped:
+        _stopped(stopped.result, reports, terminated=stopped.terminated)
+    except KeyboardInterrupt as stopped:  # while reading, checking or waiting for the lock
+        before = f"{interruption(stopped)} before anything was touched"
+        terminated = isinstance(stopped, Terminated)
+        _stopped(applier.not_started(reviewed, before), reports, terminated=terminated)
     # The outcome first: whatever happens to the report files, the user sees what was done.
     echo(report.apply_text(result), nl=False)
     unwritten = reports.write(result)
@@ -158,6 +168,40 @@ def apply(
         fail(report.unwritten_reports(result, unwritten))
     if not result.ok:
         sys.exit(EXIT_ERROR)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (a cancelled pipeline job) stops the apply as Ctrl-C does: it still reports."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise Terminated
+
+    if threading.current_thread() is not threading.main_thread():  # signals are not ours
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped(result: applier.ApplyResult, reports: _ApplyReports, *, terminated: bool) -> NoReturn:
+    """An apply stopped by Ctrl-C or SIGTERM: what was done, said and written, then exit
+    128 + the signal, without waiting for a rollout's steps still under way."""
+    echo(report.apply_text(result), nl=False)
+    unwritten = reports.write(result)
+    signal_name = "SIGTERM" if terminated else "Ctrl-C"
+    echo(f"error: interrupted ({signal_name}): the outcomes above are what was done", err=True)
+    if unwritten:
+        echo(report.unwritten_reports(result, unwritten), err=True)
+    code = 128 + (signal.SIGTERM if terminated else signal.SIGINT)
+    if threading.active_count() > 1:  # steps under way cannot be stopped: end without them
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _offline_options(
