@@ -113,36 +113,44 @@ def apply(
         return ApplyResult(backend.target, Status.REFUSED, tuple(_refused(checked)))
     if dry_run:
         return ApplyResult(backend.target, Status.DRY_RUN, tuple(checked))
-    if rollout is None:
-        results = _one_by_one(checked, backend)
-    else:
-        if not isinstance(backend, RolloutBackend):
-            raise ConfigError("this backend cannot watch a rollout (--wait)")
-        results = rollouts.run(checked, backend, rollout, progress, _redeploy)
-    failed = any(r.outcome in FAILURES for r in results)
-    return ApplyResult(backend.target, Status.FAILED if failed else Status.APPLIED, tuple(results))
-
-
-def _one_by_one(checked: Sequence[ActionResult], backend: Backend) -> list[ActionResult]:
-    """Each action redeployed in turn; stopped (Ctrl-C, SIGTERM), what was done so far."""
-    results: list[ActionResult] = []
+    if rollout is not None and not isinstance(backend, RolloutBackend):
+        raise ConfigError("this backend cannot watch a rollout (--wait)")
+    results: list[ActionResult] = []  # in plan order, as the actions end
     try:
-        for checked_one in checked:
-            if checked_one.outcome is Outcome.WOULD_REDEPLOY:
-                results.append(_timed(checked_one.action, backend))
-            else:
-                results.append(checked_one)
-    except KeyboardInterrupt as stop:
-        rest = []
-        for index, result in enumerate(checked[len(results) :]):
-            if result.outcome is not Outcome.WOULD_REDEPLOY:
-                rest.append(result)
-            elif index == 0:  # the one under way
-                rest.append(unknown_when_interrupted(result.action, stop, "it was redeployed"))
-            else:
-                rest.append(not_applied_when_interrupted(result.action, stop))
-        raise Interrupted(backend.target, (*results, *rest), stop) from None
-    return results
+        if rollout is None:
+            for checked_one in checked:
+                if checked_one.outcome is Outcome.WOULD_REDEPLOY:
+                    results.append(_timed(checked_one.action, backend))
+                else:
+                    results.append(checked_one)
+        else:
+            assert isinstance(backend, RolloutBackend)
+            results = rollouts.run(checked, backend, rollout, progress, _redeploy)
+        failed = any(r.outcome in FAILURES for r in results)
+        status = Status.FAILED if failed else Status.APPLIED
+        return ApplyResult(backend.target, status, tuple(results))
+    except Interrupted:
+        raise
+    except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM: what was done so far
+        raise Interrupted(backend.target, _when_stopped(checked, results, stop), stop) from None
+
+
+def _when_stopped(
+    checked: Sequence[ActionResult], done: Sequence[ActionResult], stop: KeyboardInterrupt
+) -> tuple[ActionResult, ...]:
+    """Every action's outcome when a signal stopped the apply after ``done`` ended: the
+    next one to redeploy may have been sent, those after it were not."""
+    rest = []
+    under_way = True
+    for result in checked[len(done) :]:
+        if result.outcome is not Outcome.WOULD_REDEPLOY:
+            rest.append(result)
+        elif under_way:
+            rest.append(unknown_when_interrupted(result.action, stop, "it was redeployed"))
+            under_way = False
+        else:
+            rest.append(not_applied_when_interrupted(result.action, stop))
+    return (*done, *rest)
 
 
 def not_started(plan: Plan, reason: str) -> ApplyResult:

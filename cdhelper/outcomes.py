@@ -100,15 +100,22 @@ class Interrupted(KeyboardInterrupt):
     being redeployed may have been sent (unknown), those after it were not applied."""
 
     def __init__(
-        self, target: Target, results: tuple[ActionResult, ...], cause: KeyboardInterrupt
+        self,
+        target: Target,
+        results: tuple[ActionResult, ...],
+        cause: KeyboardInterrupt,
+        *,
+        abandoned: bool = False,
     ) -> None:
         super().__init__(interruption(cause))
         self.result = ApplyResult(target, Status.FAILED, results)
         self.terminated = isinstance(cause, Terminated)
+        self.abandoned = abandoned  # steps still run in other threads: end without them
 
 
 def interruption(cause: KeyboardInterrupt) -> str:
-    return f"interrupted ({'SIGTERM' if isinstance(cause, Terminated) else 'Ctrl-C'})"
+    """ "interrupted (SIGTERM)" or "interrupted (SIGINT)" (Ctrl-C, or a CI job's cancel)."""
+    return f"interrupted ({'SIGTERM' if isinstance(cause, Terminated) else 'SIGINT'})"
 
 
 def unknown_when_interrupted(action: Action, cause: KeyboardInterrupt, doing: str) -> ActionResult:

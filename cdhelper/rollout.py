@@ -61,47 +61,77 @@ def run(
     first_failure: ActionResult | None = None
     pool = ThreadPoolExecutor(max_workers=options.parallel)
     running: dict[Future[ActionResult], int] = {}
+    submitted: dict[Future[ActionResult], int] = {}  # every step handed over, kept
+    starting: int | None = None  # the action being handed to the pool
+    interrupted = False
     try:
         while queue or running:
             while queue and len(running) < options.parallel and first_failure is None:
-                index = queue.popleft()
-                action = checked[index].action
+                starting = queue[0]
+                queue.popleft()
+                action = checked[starting].action
                 # Each worker runs under a copy of this context: the command's deadline.
                 context = contextvars.copy_context()
                 step = _Step(backend, action, options, progress, redeploy)
-                running[pool.submit(context.run, step.run)] = index
+                future = pool.submit(context.run, step.run)
+                submitted[future] = running[future] = starting
+                starting = None
             if not running:
                 break
             # in short waits: a signal (Ctrl-C, SIGTERM) another thread received is
             # handled here at the next one, not once a step ends
             done, _ = wait(running, timeout=SIGNAL_CHECK, return_when=FIRST_COMPLETED)
             for future in done:
-                index = running.pop(future)
+                index = running[future]
                 result = future.result()
                 results[index] = result
+                del running[future]
                 if result.outcome in FAILURES and first_failure is None and not keep_going:
                     first_failure = result
+        for index in queue:
+            results[index] = _not_applied(checked[index].action, first_failure)
+        return [r for r in results if r is not None]
     except KeyboardInterrupt as stop:
         # Stopped (Ctrl-C, SIGTERM): no new step starts; the steps under way are not
         # waited for (a worker cannot be stopped; the command ends without them).
+        interrupted = True
         pool.shutdown(wait=False, cancel_futures=True)
-        for future, index in running.items():
-            action = checked[index].action
-            if future.cancelled():  # never started
-                results[index] = not_applied_when_interrupted(action, stop)
-            elif future.done() and future.exception() is None:
-                results[index] = future.result()
-            else:
-                doing = "it was rolled out (its health not watched to the end)"
-                results[index] = unknown_when_interrupted(action, stop, doing)
-        for index in queue:
-            results[index] = not_applied_when_interrupted(checked[index].action, stop)
-        so_far = tuple(r for r in results if r is not None)
-        raise Interrupted(backend.target, so_far, stop) from None
-    pool.shutdown(wait=True)
+        so_far = _when_stopped(checked, results, submitted, starting, queue, stop)
+        abandoned = starting is not None or not all(f.done() for f in submitted)
+        raise Interrupted(backend.target, so_far, stop, abandoned=abandoned) from None
+    finally:
+        if not interrupted:  # whatever else ends the rollout, its steps end first
+            pool.shutdown(wait=True)
+
+
+def _when_stopped(
+    checked: Sequence[ActionResult],
+    results: Sequence[ActionResult | None],
+    submitted: dict[Future[ActionResult], int],
+    starting: int | None,
+    queue: Sequence[int],
+    stop: KeyboardInterrupt,
+) -> tuple[ActionResult, ...]:
+    """Every action's outcome when a signal stopped the rollout: a step's own if it ended,
+    unknown if it was under way (or being handed over), not applied if it never started."""
+    final = list(results)
+    doing = "it was rolled out (its health not watched to the end)"
+    for future, index in submitted.items():
+        if final[index] is not None:
+            continue
+        action = checked[index].action
+        if future.cancel() or future.cancelled():  # it had not started: now it never will
+            final[index] = not_applied_when_interrupted(action, stop)
+        elif future.done() and future.exception() is None:
+            final[index] = future.result()
+        else:
+            final[index] = unknown_when_interrupted(action, stop, doing)
+    if starting is not None and final[starting] is None:
+        final[starting] = unknown_when_interrupted(checked[starting].action, stop, doing)
     for index in queue:
-        results[index] = _not_applied(checked[index].action, first_failure)
-    return [r for r in results if r is not None]
+        if final[index] is None:
+            final[index] = not_applied_when_interrupted(checked[index].action, stop)
+    return tuple(r for r in final if r is not None)
 
 
 def _not_applied(action: Action, failure: ActionResult | None) -> ActionResult:

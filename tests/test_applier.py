@@ -206,7 +206,7 @@ def test_a_bug_while_rechecking_fails_only_that_action() -> None:
     )
 
 
-@pytest.mark.parametrize("cause", [KeyboardInterrupt, Terminated], ids=["Ctrl-C", "SIGTERM"])
+@pytest.mark.parametrize("cause", [KeyboardInterrupt, Terminated], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupted_apply_keeps_every_outcome(cause: type[KeyboardInterrupt]) -> None:
     """Stopped during b's redeploy: a was redeployed, b may have been sent, c was not."""
 
@@ -220,7 +220,7 @@ def test_an_interrupted_apply_keeps_every_outcome(cause: type[KeyboardInterrupt]
     plan = make_plan(make_action("a"), make_action("b"), make_action("c"))
     with pytest.raises(applier.Interrupted) as stopped:
         applier.apply(plan, backend)
-    name = "SIGTERM" if cause is Terminated else "Ctrl-C"
+    name = "SIGTERM" if cause is Terminated else "SIGINT"
     assert stopped.value.terminated is (cause is Terminated)
     result = stopped.value.result
     assert (result.status, result.target) == (applier.Status.FAILED, TARGET)

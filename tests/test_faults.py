@@ -7,6 +7,7 @@ Commands that talk to the network end at their ``--timeout``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import fcntl
 import json
@@ -27,6 +28,7 @@ from click.testing import CliRunner, Result
 from cdhelper import lock
 from cdhelper.backends.swarmpit import Swarmpit
 from cdhelper.cli import cli
+from cdhelper.errors import Terminated
 from cdhelper.inventory import Target
 from cdhelper.plan import Action
 
@@ -360,7 +362,7 @@ def test_smart_plan_against_the_registry_shapes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "signal_number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"]
+    "signal_number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"]
 )
 def test_an_apply_stopped_by_a_signal_says_and_reports_what_it_did(
     server: FaultServer, tmp_path: Path, signal_number: int
@@ -383,7 +385,7 @@ def test_an_apply_stopped_by_a_signal_says_and_reports_what_it_did(
         time.sleep(0.1)
     running.send_signal(signal_number)
     stdout, stderr = running.communicate(timeout=60)
-    name = "SIGTERM" if signal_number == signal.SIGTERM else "Ctrl-C"
+    name = "SIGTERM" if signal_number == signal.SIGTERM else "SIGINT"
     assert running.returncode == 128 + signal_number, stderr
     assert [line.split()[0] for line in stdout.splitlines() if line.startswith("  ")] == [
         "redeployed",
@@ -426,3 +428,24 @@ def test_an_apply_stopped_before_it_touched_anything_reports_so(
         ("failed", "not applied: interrupted (SIGTERM) before anything was touched")
     }
     assert server.seen("POST") == []
+
+
+def test_a_signal_once_the_apply_ended_keeps_its_outcomes(
+    server: FaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM while the lock is being released, every action done: they are reported as
+    they ended (not "before anything was touched"), and the signal handlers come back."""
+    plan_file = make_plan(server, tmp_path)
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+
+    @contextlib.contextmanager
+    def hold(*args: Any, **kwargs: Any) -> Iterator[None]:
+        yield
+        raise Terminated
+
+    monkeypatch.setattr(lock, "hold", hold)
+    result = apply(plan_file, tmp_path)
+    assert result.exit_code == 128 + signal.SIGTERM, result.output
+    assert outcomes(tmp_path) == ["redeployed"] * 3
+    assert "error: interrupted (SIGTERM)" in result.stderr
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from concurrent import futures
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -17,6 +19,7 @@ from cdhelper.backends.base import Observation, Task
 from cdhelper.errors import ApiError, Terminated
 from cdhelper.inventory import Service
 from cdhelper.plan import Action
+from cdhelper.rollout import _when_stopped
 
 EXIT_3 = "task: non-zero exit (3)"
 
@@ -303,3 +306,45 @@ def test_a_rollout_stopped_by_a_signal_keeps_every_outcome(
     b, c = stopped.value.result.results[1:]
     assert b.message.startswith("interrupted (SIGTERM) while it was rolled out")
     assert c.message == "not applied: interrupted (SIGTERM)"
+
+
+def test_when_stopped_every_step_handed_over_has_its_outcome() -> None:
+    """Whatever the futures' states when the signal came: an ended step's own outcome
+    (even one not yet collected), unknown under way, not applied if it never started."""
+    actions = [make_action(sid) for sid in "abcde"]
+    checked = [applier.ActionResult(a, Outcome.WOULD_REDEPLOY, "") for a in actions]
+    ended: Future[applier.ActionResult] = Future()
+    under_way: Future[applier.ActionResult] = Future()
+    waiting: Future[applier.ActionResult] = Future()
+    ended.set_running_or_notify_cancel()
+    ended.set_result(applier.ActionResult(actions[0], Outcome.REDEPLOYED, "healthy"))
+    under_way.set_running_or_notify_cancel()
+    submitted = {ended: 0, under_way: 1, waiting: 2}
+    stop = Terminated()
+    so_far = _when_stopped(checked, [None] * 5, submitted, 3, deque([3, 4]), stop)
+    assert [(r.action.service.id, r.outcome) for r in so_far] == [
+        ("a", Outcome.REDEPLOYED),
+        ("b", Outcome.UNKNOWN),
+        ("c", Outcome.NOT_APPLIED),
+        ("d", Outcome.UNKNOWN),  # being handed over: it may run
+        ("e", Outcome.NOT_APPLIED),
+    ]
+    assert waiting.cancelled()
+
+
+def test_a_step_that_raises_still_waits_for_the_others() -> None:
+    """A bug in one step (here: its progress line cannot be written) ends the rollout once
+    the other steps have ended: none is left running behind the command."""
+    before = threading.active_count()
+
+    def progress(service: object, state: str) -> None:
+        if state == "redeployed" and getattr(service, "id", "") == "a":
+            raise OSError("stderr is gone")
+
+    backend = RolloutBackend([live(s) for s in "ab"], meet=2)
+    plan = make_plan(*(make_action(sid) for sid in "ab"))
+    with pytest.raises(OSError, match="stderr is gone"):
+        applier.apply(plan, backend, rollout=rollout(parallel=2), progress=progress)
+    assert sorted(backend.calls) == ["a", "b"]
+    assert backend.state == {"a": "new", "b": "new"}
+    assert threading.active_count() == before

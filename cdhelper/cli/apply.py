@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -139,6 +139,7 @@ def apply(
     reports = _ApplyReports(
         plan_file, reviewed, report_file, junit_file, markdown_file, windows_ignored=ignored
     )
+    ended: list[applier.ApplyResult] = []  # the result, as soon as the apply has one
     try:
         with _sigterm_interrupts():
             # before anything is called, not even the services read
@@ -149,17 +150,25 @@ def apply(
                 result = applier.apply(reviewed, offline, dry_run=True)
             else:
                 rollout = settings if wait else None
-                result = _run_apply(reviewed, addresses, environ, dry_run=dry_run, rollout=rollout)
+                result = _run_apply(
+                    reviewed,
+                    addresses,
+                    environ,
+                    dry_run=dry_run,
+                    rollout=rollout,
+                    reports=reports,
+                    ended=ended,
+                )
     except CdhelperError as exc:
         # Nothing was touched (each action's own faults end in its outcome): CI still gets
         # both reports, every action failed with the reason.
         reports.write(applier.not_started(reviewed, str(exc)))
         raise
-    except applier.Interrupted as stopped:
-        _stopped(stopped.result, reports, terminated=stopped.terminated)
-    except KeyboardInterrupt as stopped:  # while reading, checking or waiting for the lock
-        before = f"{interruption(stopped)} before anything was touched"
+    except KeyboardInterrupt as stopped:  # before the apply started, or once it had ended
         terminated = isinstance(stopped, Terminated)
+        if ended:
+            _stopped(ended[0], reports, terminated=terminated)
+        before = f"{interruption(stopped)} before anything was touched"
         _stopped(applier.not_started(reviewed, before), reports, terminated=terminated)
     # The outcome first: whatever happens to the report files, the user sees what was done.
     echo(report.apply_text(result), nl=False)
@@ -170,37 +179,54 @@ def apply(
         sys.exit(EXIT_ERROR)
 
 
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
+def _sigterm_interrupts() -> contextlib.AbstractContextManager[None]:
     """SIGTERM (a cancelled pipeline job) stops the apply as Ctrl-C does: it still reports."""
+    return _signal_handlers({signal.SIGTERM: _terminate})
 
-    def stop(_signum: int, _frame: object) -> None:
-        raise Terminated
 
-    if threading.current_thread() is not threading.main_thread():  # signals are not ours
+def _terminate(_signum: int, _frame: object) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _signal_handlers(handlers: Mapping[signal.Signals, Any]) -> Iterator[None]:
+    """These signal handlers for the block, the previous ones back after it (signals are
+    the main thread's: elsewhere nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {number: signal.getsignal(number) for number in handlers}
+    for number, handler in handlers.items():
+        signal.signal(number, handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
 
 
-def _stopped(result: applier.ApplyResult, reports: _ApplyReports, *, terminated: bool) -> NoReturn:
+def _stopped(
+    result: applier.ApplyResult,
+    reports: _ApplyReports,
+    *,
+    terminated: bool,
+    abandoned: bool = False,
+) -> NoReturn:
     """An apply stopped by Ctrl-C or SIGTERM: what was done, said and written, then exit
     128 + the signal, without waiting for a rollout's steps still under way."""
-    echo(report.apply_text(result), nl=False)
-    unwritten = reports.write(result)
-    signal_name = "SIGTERM" if terminated else "Ctrl-C"
-    echo(f"error: interrupted ({signal_name}): the outcomes above are what was done", err=True)
-    if unwritten:
-        echo(report.unwritten_reports(result, unwritten), err=True)
-    code = 128 + (signal.SIGTERM if terminated else signal.SIGINT)
-    if threading.active_count() > 1:  # steps under way cannot be stopped: end without them
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    ignored = {signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN}
+    with _signal_handlers(ignored):  # a second signal must not cut the reports short
+        echo(report.apply_text(result), nl=False)
+        unwritten = reports.write(result)
+        signal_name = "SIGTERM" if terminated else "SIGINT"
+        echo(f"error: interrupted ({signal_name}): the outcomes above are what was done", err=True)
+        if unwritten:
+            echo(report.unwritten_reports(result, unwritten), err=True)
+        code = 128 + (signal.SIGTERM if terminated else signal.SIGINT)
+        if abandoned:  # a rollout's steps under way cannot be stopped: end without them
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
     sys.exit(code)
 
 
@@ -231,7 +257,11 @@ def _run_apply(
     *,
     dry_run: bool,
     rollout: _RolloutSettings | None,
+    reports: _ApplyReports,
+    ended: list[applier.ApplyResult],
 ) -> applier.ApplyResult:
+    """The apply, under the target's lock; stopped by a signal, it says what it did and
+    exits with the lock held (a rollout's steps still under way end with the process)."""
     kind = backends.by_kind(reviewed.target.kind)
     backend = backends.apply_backend(reviewed.target, addresses, environ)
     if not kind.deploys_exact_digest and any(a.target_digest for a in reviewed.actions):
@@ -251,9 +281,15 @@ def _run_apply(
         )
     exclusive = contextlib.nullcontext() if dry_run else lock.hold(backend.target, on_wait=note)
     with exclusive:
-        return applier.apply(
-            reviewed, backend, dry_run=dry_run, rollout=options, progress=_progress_lines()
-        )
+        try:
+            result = applier.apply(
+                reviewed, backend, dry_run=dry_run, rollout=options, progress=_progress_lines()
+            )
+        except applier.Interrupted as stopped:
+            terminated, abandoned = stopped.terminated, stopped.abandoned
+            _stopped(stopped.result, reports, terminated=terminated, abandoned=abandoned)
+        ended.append(result)
+        return result
 
 
 def _progress_lines() -> applier.Progress:
