@@ -92,16 +92,33 @@ def run(
             results[index] = _not_applied(checked[index].action, first_failure)
         return [r for r in results if r is not None]
     except KeyboardInterrupt as stop:
-        # Stopped (Ctrl-C, SIGTERM): no new step starts; the steps under way are not
-        # waited for (a worker cannot be stopped; the command ends without them).
         interrupted = True
-        pool.shutdown(wait=False, cancel_futures=True)
-        so_far = _when_stopped(checked, results, submitted, starting, queue, stop)
-        abandoned = starting is not None or not all(f.done() for f in submitted)
-        raise Interrupted(backend.target, so_far, stop, abandoned=abandoned) from None
+        raise _stopped(pool, backend, checked, results, submitted, starting, queue, stop) from None
     finally:
         if not interrupted:  # whatever else ends the rollout, its steps end first
-            pool.shutdown(wait=True)
+            try:
+                pool.shutdown(wait=True)
+            except KeyboardInterrupt as stop:  # stopped while waiting for them
+                stopped = _stopped(pool, backend, checked, results, submitted, None, queue, stop)
+                raise stopped from None
+
+
+def _stopped(
+    pool: ThreadPoolExecutor,
+    backend: Backend,
+    checked: Sequence[ActionResult],
+    results: Sequence[ActionResult | None],
+    submitted: dict[Future[ActionResult], int],
+    starting: int | None,
+    queue: Sequence[int],
+    stop: KeyboardInterrupt,
+) -> Interrupted:
+    """Stopped (Ctrl-C, SIGTERM): no new step starts, the steps under way are not waited
+    for (a worker cannot be stopped: the command ends without them); what was done."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    so_far = _when_stopped(checked, results, submitted, starting, queue, stop)
+    abandoned = starting is not None or not all(f.done() for f in submitted)
+    return Interrupted(backend.target, so_far, stop, abandoned=abandoned)
 
 
 def _when_stopped(

@@ -335,7 +335,7 @@ def test_when_stopped_every_step_handed_over_has_its_outcome() -> None:
 def test_a_step_that_raises_still_waits_for_the_others() -> None:
     """A bug in one step (here: its progress line cannot be written) ends the rollout once
     the other steps have ended: none is left running behind the command."""
-    before = threading.active_count()
+    before = set(threading.enumerate())
 
     def progress(service: object, state: str) -> None:
         if state == "redeployed" and getattr(service, "id", "") == "a":
@@ -347,4 +347,45 @@ def test_a_step_that_raises_still_waits_for_the_others() -> None:
         applier.apply(plan, backend, rollout=rollout(parallel=2), progress=progress)
     assert sorted(backend.calls) == ["a", "b"]
     assert backend.state == {"a": "new", "b": "new"}
-    assert threading.active_count() == before
+    assert not set(threading.enumerate()) - before  # (an earlier test's may have ended)
+
+
+def test_a_signal_while_the_rollout_waits_for_its_steps_keeps_every_outcome(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A step raised (a bug) and the rollout waits for the others: a signal then (the user
+    gave up waiting) still reports each one, and says steps were left under way."""
+    started, release = threading.Event(), threading.Event()
+
+    class Slow(RolloutBackend):
+        def redeploy(self, action: Action) -> str:
+            if action.service.id == "b":
+                started.set()
+                release.wait(30)
+            return super().redeploy(action)
+
+    def progress(service: object, state: str) -> None:
+        if state == "redeployed" and getattr(service, "id", "") == "a":
+            started.wait(30)  # b is under way
+            raise OSError("stderr is gone")
+
+    class Pool(futures.ThreadPoolExecutor):
+        def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+            if wait:
+                raise Terminated  # the signal, while it waits
+            super().shutdown(wait=False, cancel_futures=cancel_futures)
+
+    monkeypatch.setattr("cdhelper.rollout.ThreadPoolExecutor", Pool)
+    backend = Slow([live(s) for s in "abc"])
+    plan = make_plan(*(make_action(sid) for sid in "abc"))
+    try:
+        with pytest.raises(applier.Interrupted) as stopped:
+            applier.apply(plan, backend, rollout=rollout(parallel=2), progress=progress)
+    finally:
+        release.set()
+    assert stopped.value.abandoned
+    assert [(r.action.service.id, r.outcome) for r in stopped.value.result.results] == [
+        ("a", Outcome.UNKNOWN),  # its step raised after its redeploy
+        ("b", Outcome.UNKNOWN),  # under way
+        ("c", Outcome.NOT_APPLIED),
+    ]

@@ -140,8 +140,10 @@ def apply(
         plan_file, reviewed, report_file, junit_file, markdown_file, windows_ignored=ignored
     )
     ended: list[applier.ApplyResult] = []  # the result, as soon as the apply has one
-    try:
-        with _sigterm_interrupts():
+    # SIGTERM raises as Ctrl-C does until the command's end (the handlers of both back
+    # then): a stopped apply, ignoring both from then on, says and writes what it did.
+    with _signal_handlers({signal.SIGTERM: _terminate, signal.SIGINT: _current(signal.SIGINT)}):
+        try:
             # before anything is called, not even the services read
             windows.enforce(
                 reviewed.policies.windows, deploy_windows, base.now(), ignore=ignore_windows
@@ -159,17 +161,17 @@ def apply(
                     reports=reports,
                     ended=ended,
                 )
-    except CdhelperError as exc:
-        # Nothing was touched (each action's own faults end in its outcome): CI still gets
-        # both reports, every action failed with the reason.
-        reports.write(applier.not_started(reviewed, str(exc)))
-        raise
-    except KeyboardInterrupt as stopped:  # before the apply started, or once it had ended
-        terminated = isinstance(stopped, Terminated)
-        if ended:
-            _stopped(ended[0], reports, terminated=terminated)
-        before = f"{interruption(stopped)} before anything was touched"
-        _stopped(applier.not_started(reviewed, before), reports, terminated=terminated)
+        except CdhelperError as exc:
+            # Nothing was touched (each action's own faults end in its outcome): CI still
+            # gets both reports, every action failed with the reason.
+            reports.write(applier.not_started(reviewed, str(exc)))
+            raise
+        except KeyboardInterrupt as stopped:  # before the apply started, or once it ended
+            terminated = isinstance(stopped, Terminated)
+            if ended:
+                _stopped(ended[0], reports, terminated=terminated)
+            before = f"{interruption(stopped)} before anything was touched"
+            _stopped(applier.not_started(reviewed, before), reports, terminated=terminated)
     # The outcome first: whatever happens to the report files, the user sees what was done.
     echo(report.apply_text(result), nl=False)
     unwritten = reports.write(result)
@@ -179,13 +181,15 @@ def apply(
         sys.exit(EXIT_ERROR)
 
 
-def _sigterm_interrupts() -> contextlib.AbstractContextManager[None]:
-    """SIGTERM (a cancelled pipeline job) stops the apply as Ctrl-C does: it still reports."""
-    return _signal_handlers({signal.SIGTERM: _terminate})
-
-
 def _terminate(_signum: int, _frame: object) -> None:
+    """SIGTERM (a cancelled pipeline job) stops the apply as Ctrl-C does."""
     raise Terminated
+
+
+def _current(number: signal.Signals) -> Any:
+    """The signal's handler now (to be put back), the default one if not set from Python."""
+    handler = signal.getsignal(number)
+    return handler if handler is not None else signal.SIG_DFL
 
 
 @contextlib.contextmanager
@@ -195,14 +199,14 @@ def _signal_handlers(handlers: Mapping[signal.Signals, Any]) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {number: signal.getsignal(number) for number in handlers}
+    previous = {number: _current(number) for number in handlers}
     for number, handler in handlers.items():
         signal.signal(number, handler)
     try:
         yield
     finally:
         for number, handler in previous.items():
-            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+            signal.signal(number, handler)
 
 
 def _stopped(
@@ -214,19 +218,22 @@ def _stopped(
 ) -> NoReturn:
     """An apply stopped by Ctrl-C or SIGTERM: what was done, said and written, then exit
     128 + the signal, without waiting for a rollout's steps still under way."""
-    ignored = {signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN}
-    with _signal_handlers(ignored):  # a second signal must not cut the reports short
-        echo(report.apply_text(result), nl=False)
-        unwritten = reports.write(result)
-        signal_name = "SIGTERM" if terminated else "SIGINT"
-        echo(f"error: interrupted ({signal_name}): the outcomes above are what was done", err=True)
-        if unwritten:
-            echo(report.unwritten_reports(result, unwritten), err=True)
-        code = 128 + (signal.SIGTERM if terminated else signal.SIGINT)
-        if abandoned:  # a rollout's steps under way cannot be stopped: end without them
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
+    if threading.current_thread() is threading.main_thread():
+        # No second signal cuts this short, nor the lock's release after it: the handlers
+        # come back only as the command ends (see apply).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    echo(report.apply_text(result), nl=False)
+    unwritten = reports.write(result)
+    signal_name = "SIGTERM" if terminated else "SIGINT"
+    echo(f"error: interrupted ({signal_name}): the outcomes above are what was done", err=True)
+    if unwritten:
+        echo(report.unwritten_reports(result, unwritten), err=True)
+    code = 128 + (signal.SIGTERM if terminated else signal.SIGINT)
+    if abandoned:  # a rollout's steps under way cannot be stopped: end without them
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
 
 
