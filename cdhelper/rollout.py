@@ -114,23 +114,10 @@ def _stopped(
     stop: KeyboardInterrupt,
 ) -> Interrupted:
     """Stopped (Ctrl-C, SIGTERM): no new step starts, the steps under way are not waited
-    for (a worker cannot be stopped: the command ends without them); what was done."""
+    for (a worker cannot be stopped: the command ends without them). Every action's
+    outcome: a step's own if it ended, unknown if it was under way (or being handed
+    over), not applied if it never started."""
     pool.shutdown(wait=False, cancel_futures=True)
-    so_far = _when_stopped(checked, results, submitted, starting, queue, stop)
-    abandoned = starting is not None or not all(f.done() for f in submitted)
-    return Interrupted(backend.target, so_far, stop, abandoned=abandoned)
-
-
-def _when_stopped(
-    checked: Sequence[ActionResult],
-    results: Sequence[ActionResult | None],
-    submitted: dict[Future[ActionResult], int],
-    starting: int | None,
-    queue: Sequence[int],
-    stop: KeyboardInterrupt,
-) -> tuple[ActionResult, ...]:
-    """Every action's outcome when a signal stopped the rollout: a step's own if it ended,
-    unknown if it was under way (or being handed over), not applied if it never started."""
     final = list(results)
     doing = "it was rolled out (its health not watched to the end)"
     for future, index in submitted.items():
@@ -148,7 +135,9 @@ def _when_stopped(
     for index in queue:
         if final[index] is None:
             final[index] = not_applied_when_interrupted(checked[index].action, stop)
-    return tuple(r for r in final if r is not None)
+    abandoned = starting is not None or not all(f.done() for f in submitted)
+    so_far = tuple(r for r in final if r is not None)
+    return Interrupted(backend.target, so_far, stop, abandoned=abandoned)
 
 
 def _not_applied(action: Action, failure: ActionResult | None) -> ActionResult:

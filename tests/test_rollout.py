@@ -19,7 +19,7 @@ from cdhelper.backends.base import Observation, Task
 from cdhelper.errors import ApiError, Terminated
 from cdhelper.inventory import Service
 from cdhelper.plan import Action
-from cdhelper.rollout import _when_stopped
+from cdhelper.rollout import _stopped
 
 EXIT_3 = "task: non-zero exit (3)"
 
@@ -320,9 +320,13 @@ def test_when_stopped_every_step_handed_over_has_its_outcome() -> None:
     ended.set_result(applier.ActionResult(actions[0], Outcome.REDEPLOYED, "healthy"))
     under_way.set_running_or_notify_cancel()
     submitted = {ended: 0, under_way: 1, waiting: 2}
-    stop = Terminated()
-    so_far = _when_stopped(checked, [None] * 5, submitted, 3, deque([3, 4]), stop)
-    assert [(r.action.service.id, r.outcome) for r in so_far] == [
+    pool = futures.ThreadPoolExecutor(max_workers=1)
+    backend = RolloutBackend([live(s) for s in "abcde"])
+    stopped = _stopped(
+        pool, backend, checked, [None] * 5, submitted, 3, deque([3, 4]), Terminated()
+    )
+    assert stopped.abandoned
+    assert [(r.action.service.id, r.outcome) for r in stopped.result.results] == [
         ("a", Outcome.REDEPLOYED),
         ("b", Outcome.UNKNOWN),
         ("c", Outcome.NOT_APPLIED),
