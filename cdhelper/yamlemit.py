@@ -143,7 +143,7 @@ def _scalar(item: Any, indent: int, out: list[str], column: int) -> None:
         if _PLAIN.fullmatch(item):
             out.append(item)  # no space in it: never folded
         else:
-            _text(item, indent, out, column)
+            out.append(_written(item, indent, column))
     elif item is None:
         out.append("null")
     elif kind is bool:
@@ -168,10 +168,6 @@ def _key(key: Any) -> str:
     if style == "":
         return key + ":"
     raise UnsupportedError("key")
-
-
-def _text(text: str, indent: int, out: list[str], column: int) -> None:
-    out.append(_written(text, indent, column))
 
 
 @lru_cache(maxsize=4096)
